@@ -1,0 +1,1 @@
+"""Real-time event marketing for mobile operators: the domain package shipped in the Lambda layer."""

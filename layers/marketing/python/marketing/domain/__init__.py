@@ -1,0 +1,1 @@
+"""Pure domain: values in, values out. Never imports boto3, never reads os.environ or the clock."""

@@ -1,0 +1,249 @@
+"""The campaign index: which live campaigns an event triggers, and whose audience the customer is in.
+
+Built once per set of live campaigns, it
+- indexes campaigns by event type, then by the value of one equality/`in` test of `trigger.where`
+  (so an event never looks at campaigns whose trigger attribute cannot match);
+- compiles each bucket of campaigns into one straight-line Python function: every path read once
+  per event, each audience a short-circuit chain of its top-level tests, cheapest and most
+  selective first, so the first false test both rejects the campaign and names the reason.
+Generated code contains only names and literals produced here; campaign values are passed as
+constants, never pasted into source. The result must equal `naive.naive_match` (property-tested).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable
+
+from marketing.domain.campaigns import Campaign
+from marketing.domain.conditions import (
+    EVENT,
+    FIELD,
+    MISSING,
+    TAG,
+    AllOf,
+    AnyOf,
+    Node,
+    Not,
+    Test,
+    conjuncts,
+    paths,
+    within,
+)
+
+_NUM = frozenset({int, float})
+_SEQ = frozenset({tuple, str})
+
+# A rejected campaign and the text of the test that rejected it.
+Rejection = tuple[Campaign, str]
+GroupFn = Callable[[dict, dict, dict, float, Callable, Callable], None]
+
+
+@dataclass(slots=True)
+class Match:
+    """Campaigns an event triggered: those whose audience holds, and those rejected with the reason."""
+
+    eligible: list[Campaign] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def considered(self) -> int:
+        return len(self.eligible) + len(self.rejected)
+
+
+def describe(node: Node) -> str:
+    """The reason text for a failed top-level test: its path, or the combinator over its paths."""
+    if isinstance(node, Test):
+        return node.path.text
+    names = ",".join(dict.fromkeys(p.text for p in paths(node)))
+    if isinstance(node, Not):
+        return f"not({names})"
+    return f"{'any' if isinstance(node, AnyOf) else 'all'}({names})"
+
+
+def _rank(node: Node) -> tuple[int, int]:
+    """Evaluation order: cheap, selective tests first; negations and time-dependent tests last."""
+    if isinstance(node, Test):
+        order = {"eq": 0, "in": 0, "exists": 1, "startswith": 1, "between": 2, "gt": 2, "gte": 2,
+                 "lt": 2, "lte": 2, "contains": 3, "ne": 5, "nin": 5, "within": 6}[node.op]
+        return (order, 0)
+    return (4 if isinstance(node, AnyOf | AllOf) else 5, len(paths(node)))
+
+
+class _Compiler:
+    """Writes one group function; keeps the constants it refers to in `namespace`."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"M": MISSING, "N": _NUM, "SEQ": _SEQ, "within": within}
+        self.lines: list[str] = []
+        self.hoisted: dict[tuple[str, str], str] = {}
+        self._count = 0
+
+    def const(self, value: Any) -> str:
+        self._count += 1
+        name = f"k{self._count}"
+        self.namespace[name] = value
+        return name
+
+    def value(self, source: str, key: str) -> tuple[str, str]:
+        """(setup, name): the expression that reads a path; hoisted names need no setup."""
+        hoisted = self.hoisted.get((source, key))
+        if hoisted:
+            return "", hoisted
+        self._count += 1
+        name = f"x{self._count}"
+        return f"({name} := {source}g({key!r}, M))", name
+
+    def test(self, node: Test) -> str:
+        setup, v = self.value(node.path.source, node.path.key)
+        ref = setup or v
+        op, operand = node.op, node.operand
+        c = self.const(operand)
+        match op:
+            case "eq":
+                return f"({ref} == {c})"
+            case "ne":
+                return f"({ref} != {c})"
+            case "in":
+                return f"({ref} in {c})"
+            case "nin":
+                return f"({ref} not in {c})"
+            case "gt" | "gte" | "lt" | "lte":
+                sym = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+                guard = f"{ref}.__class__ in N" if not isinstance(operand, str) else f"{ref}.__class__ is str"
+                return f"({guard} and {v} {sym} {c})"
+            case "between":
+                lo, hi = self.const(operand[0]), self.const(operand[1])
+                guard = f"{ref}.__class__ in N" if not isinstance(operand[0], str) else f"{ref}.__class__ is str"
+                return f"({guard} and {lo} <= {v} <= {hi})"
+            case "exists":
+                return f"({ref} is not M)" if operand else f"({ref} is M)"
+            case "contains":
+                if isinstance(operand, str):
+                    return f"({ref}.__class__ in SEQ and {c} in {v})"
+                return f"({ref}.__class__ is tuple and {c} in {v})"
+            case "startswith":
+                return f"({ref}.__class__ is str and {v}.startswith({c}))"
+            case "within":
+                return f"within({ref}, now, {c})"
+        raise ValueError(f"unknown operator {op!r}")
+
+    def expr(self, node: Node) -> str:
+        if isinstance(node, Test):
+            return self.test(node)
+        if isinstance(node, Not):
+            return f"(not {self.expr(node.part)})"
+        if not node.parts:
+            return "True"
+        joiner = " or " if isinstance(node, AnyOf) else " and "
+        return "(" + joiner.join(self.expr(p) for p in node.parts) + ")"
+
+
+def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
+    """One function for a bucket: entries are (campaign, remaining where-tests)."""
+    comp = _Compiler()
+    uses: dict[tuple[str, str], int] = defaultdict(int)
+    for campaign, where in entries:
+        for node in (*where, campaign.audience_rule):
+            for p in paths(node):
+                uses[(p.source, p.key)] += 1
+    body = ["    ag = a.get; fg = f.get; tg = t.get"]
+    for (source, key), count in uses.items():
+        if count > 1:
+            name = f"v{len(comp.hoisted)}"
+            comp.hoisted[(source, key)] = name
+            body.append(f"    {name} = {source}g({key!r}, M)")
+    for campaign, where in entries:
+        indent = "    "
+        if where:
+            body.append(f"    if {' and '.join(comp.expr(w) for w in where)}:")
+            indent = "        "
+        tests = sorted(conjuncts(campaign.audience_rule), key=_rank)
+        tests = [t for t in tests if not (isinstance(t, AllOf) and not t.parts)]
+        keyword = "if"
+        for node in tests:
+            reason = comp.const((campaign, describe(node)))
+            body.append(f"{indent}{keyword} not {comp.expr(node)}: ne({reason})")
+            keyword = "elif"
+        target = comp.const(campaign)
+        body.append(f"{indent}else: ok({target})" if tests else f"{indent}ok({target})")
+    source = "def group(a, f, t, now, ok, ne):\n" + "\n".join(body) + "\n"
+    exec(compile(source, "<campaign-group>", "exec"), comp.namespace)  # noqa: S102 - names and literals only
+    return comp.namespace["group"]
+
+
+def _index_key(campaign: Campaign) -> tuple[str, Test | None, tuple[Node, ...]]:
+    """The where-test to index by (an eq/in on an event attribute), and the where-tests left over."""
+    where = [w for w in conjuncts(campaign.where_rule) if not (isinstance(w, AllOf) and not w.parts)]
+    for i, node in enumerate(where):
+        if isinstance(node, Test) and node.path.source == EVENT and node.op in ("eq", "in"):
+            rest = tuple(sorted(where[:i] + where[i + 1:], key=_rank))
+            return node.path.key, node, rest
+    return "", None, tuple(sorted(where, key=_rank))
+
+
+class _TypeIndex:
+    __slots__ = ("always", "by_attr")
+
+    def __init__(self, campaigns: list[Campaign]):
+        always: list[tuple[Campaign, tuple[Node, ...]]] = []
+        buckets: dict[str, dict[Any, list[tuple[Campaign, tuple[Node, ...]]]]] = defaultdict(lambda: defaultdict(list))
+        for campaign in campaigns:
+            attr, test, rest = _index_key(campaign)
+            if test is None:
+                always.append((campaign, rest))
+                continue
+            values = test.operand if test.op == "in" else (test.operand,)
+            for value in values:
+                buckets[attr][value].append((campaign, rest))
+        self.always: GroupFn | None = _compile_group(always) if always else None
+        self.by_attr: list[tuple[str, dict[Any, GroupFn]]] = [
+            (attr, {value: _compile_group(entries) for value, entries in table.items()})
+            for attr, table in buckets.items()
+        ]
+
+
+class CampaignIndex:
+    """The live campaigns at `now`, indexed. Rebuild when campaigns change or `valid_until` passes."""
+
+    def __init__(self, campaigns: Iterable[Campaign], now: datetime):
+        all_campaigns = list(campaigns)
+        live = [c for c in all_campaigns if c.live_at(now)]
+        boundaries = [c.schedule.start for c in all_campaigns if c.schedule.start > now]
+        boundaries += [c.schedule.end for c in live]
+        self.valid_until: datetime | None = min(boundaries) if boundaries else None
+        self.campaigns: dict[str, Campaign] = {c.id: c for c in live}
+        by_type: dict[str, list[Campaign]] = defaultdict(list)
+        for campaign in live:
+            by_type[campaign.trigger.event].append(campaign)
+        self._types = {event_type: _TypeIndex(group) for event_type, group in by_type.items()}
+
+    def __len__(self) -> int:
+        return len(self.campaigns)
+
+    def stale(self, now: datetime) -> bool:
+        return self.valid_until is not None and now >= self.valid_until
+
+    def match(self, event_type: str, attrs: dict, fields: dict, tags: dict, now: float) -> Match:
+        """`now` is epoch seconds (for `within`). attrs/fields/tags are the event's and profile's maps."""
+        result = Match()
+        index = self._types.get(event_type)
+        if index is None:
+            return result
+        ok, ne = result.eligible.append, result.rejected.append
+        if index.always is not None:
+            index.always(attrs, fields, tags, now, ok, ne)
+        for attr, table in index.by_attr:
+            value = attrs.get(attr, MISSING)
+            try:
+                group = table.get(value)
+            except TypeError:  # an unhashable attribute value matches no equality test
+                group = None
+            if group is not None:  # a campaign sits under one attribute, so it is visited at most once
+                group(attrs, fields, tags, now, ok, ne)
+        return result
+
+
+def sources(attrs: dict, fields: dict, tags: dict) -> dict[str, dict]:
+    return {EVENT: attrs, FIELD: fields, TAG: tags}

@@ -1,0 +1,158 @@
+"""The contracts users touch (SPEC 4.1, 4.2, 4.5) as pydantic models, and the outcome vocabulary.
+
+Values only: nothing here reads the clock, the environment or AWS. Campaign definitions
+(SPEC 4.3) live in `campaigns`, because loading them must report every error, not the first.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+Scalar = str | int | float | bool | None
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    APP_PUSH = "app_push"
+    EMAIL = "email"
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    HOLDOUT = "holdout"
+    THROTTLED = "throttled"
+    SUPPRESSED = "suppressed"
+    NOT_ELIGIBLE = "not_eligible"
+    EXPIRED = "expired"
+    LOST_ARBITRATION = "lost_arbitration"
+    FAILED = "failed"
+
+
+class Reason(StrEnum):
+    """The rule that decided a record; `detail` on the record says which condition or campaign."""
+
+    AUDIENCE = "audience"                    # an audience condition is false (detail: its path)
+    MAX_EVENT_AGE = "max_event_age"          # the event is older than trigger.max_event_age
+    MARKETING_CONSENT = "marketing_consent"  # the customer refuses all marketing
+    DND = "dnd"                              # do-not-disturb
+    NO_CHANNEL = "no_consented_channel"      # none of the campaign's channels is consented and reachable
+    PER_CUSTOMER = "per_customer"            # the campaign's per-customer cap is reached
+    COOLDOWN = "cooldown"                    # the campaign contacted this customer too recently
+    PRIORITY = "priority"                    # another campaign won arbitration (detail: the winner)
+    TEMPLATE = "template"                    # the message could not be rendered (detail: the field)
+    PROVIDER = "provider"                    # the channel provider refused the message
+
+
+class DeadLetterReason(StrEnum):
+    """Why an input record could not be processed (SPEC 4.1); the DLQ message carries it."""
+
+    NOT_JSON = "not_json"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    INVALID_ATTRIBUTE = "invalid_attribute"
+    IN_FUTURE = "in_future"
+    TOO_OLD = "too_old"
+    UNKNOWN_CUSTOMER = "unknown_customer"
+
+
+def freeze(value: Any) -> Any:
+    """Lists become tuples so every profile and attribute value is hashable (the matcher relies on it)."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+    return value
+
+
+class CustomerEvent(BaseModel):
+    """One upstream event (SPEC 4.1); partition key on Kinesis is customer_id."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str = Field(min_length=1, max_length=128)
+    event_type: str = Field(min_length=1, max_length=128)
+    customer_id: str = Field(min_length=1, max_length=64)
+    occurred_at: AwareDatetime
+    source: str | None = None
+    touchpoint: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Consents(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    marketing: bool = False
+    sms: bool = False
+    email: bool = False
+    app_push: bool = False
+    dnd: bool = False
+
+
+class Profile(BaseModel):
+    """A customer profile (SPEC 4.2). Tag values are scalars or lists of scalars."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=64)
+    status: str = "active"
+    name: str | None = None
+    msisdn: str | None = None
+    email: str | None = None
+    timezone: str = "UTC"
+    locale: str = "zh-CN"
+    tags: dict[str, Any] = Field(default_factory=dict)
+    consents: Consents = Field(default_factory=Consents)
+    channel_preference: list[Channel] = Field(default_factory=list)
+
+    @field_validator("tags")
+    @classmethod
+    def _scalar_tags(cls, tags: dict[str, Any]) -> dict[str, Any]:
+        bad = [k for k, v in tags.items() if isinstance(v, dict)]
+        if bad:
+            raise ValueError(f"tag values must be scalars or lists, not maps: {', '.join(sorted(bad))}")
+        return {k: freeze(v) for k, v in tags.items() if v is not None}
+
+    def fields(self) -> dict[str, Any]:
+        """The profile as the flat path → value map conditions read (tags excluded)."""
+        flat: dict[str, Any] = {
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "timezone": self.timezone,
+            "locale": self.locale,
+            "channel_preference": tuple(str(c) for c in self.channel_preference),
+        }
+        for key in ("name", "msisdn", "email"):
+            value = getattr(self, key)
+            if value is not None:
+                flat[key] = value
+        for key, value in self.consents.model_dump().items():
+            flat[f"consents.{key}"] = value
+        return flat
+
+
+PROFILE_FIELDS = frozenset(
+    ["customer_id", "status", "name", "msisdn", "email", "timezone", "locale", "channel_preference"]
+    + [f"consents.{k}" for k in Consents.model_fields]
+)
+
+
+class DecisionRecord(BaseModel):
+    """The audit trail (SPEC 4.5): one per event × considered campaign. `detail` extends the contract."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    event_id: str
+    customer_id: str
+    campaign_id: str
+    outcome: Outcome
+    reason: Reason | None = None
+    channel: Channel | None = None
+    decided_at: datetime
+    latency_ms: float
+    detail: str | None = None
