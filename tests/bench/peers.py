@@ -24,6 +24,11 @@ _ORDER_OPS = frozenset({"gt", "gte", "lt", "lte"})
 # * an empty map / `all: []` is true, `any: []` is false;
 # * contains: string value + string operand -> substring; list value -> element (Python ==); else false;
 # * startswith: string value + string operand only; between [lo, hi] follows the gt/gte type rule.
+# Known differences from the product's marketing.domain.conditions, none of them reachable from the
+# bench workload (no nulls, where-keys are only attr_a/attr_n, no consents.* paths):
+# * the product keeps a present null as a value (eq null / exists: true hold on it);
+# * in trigger.where the product reads a bare profile-field name (e.g. `status`) from the profile;
+# * the product accepts `consents.<k>` paths and refuses unknown paths and empty any/all/in lists.
 
 
 def _is_num(v: Any) -> bool:
@@ -155,6 +160,8 @@ def parse_conditions(cond: dict, scope: str, where: str = "$") -> tuple:
                 ns, name = "event", key[6:]
             else:
                 ns, name = ("event" if scope == "where" else "profile"), key
+            if not name or "." in name:
+                raise ValueError(f"{here}: a path is 'tags.X', 'event.X' or a bare name, X without dots")
             if isinstance(spec, dict):
                 if len(spec) != 1:
                     raise ValueError(f"{here}: an operator map has exactly one key")

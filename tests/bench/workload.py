@@ -121,7 +121,7 @@ def _wrong_type(rng: random.Random, spec: TagSpec, value):
     if spec.kind in ("int", "float"):
         return rng.choice([str(value), True, [value]])
     if spec.kind == "cat":
-        return rng.choice([rng.randint(0, 1000), False, None])
+        return rng.choice([rng.randint(0, 1000), False, 0.5])  # never None: see peers.py on nulls
     return rng.choice([1, 0, "true"])
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     PrivateAttr,
     ValidationError,
     model_validator,
@@ -26,10 +27,10 @@ from pydantic import (
 
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.conditions import EVENT, FIELD, TRUE, LocatedError, Node, Scope, parse
-from marketing.domain.durations import parse_duration, parse_percent
+from marketing.domain.durations import format_duration, parse_duration, parse_percent
 from marketing.domain.models import Channel
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
 Percent = Annotated[float, BeforeValidator(parse_percent)]
 
 

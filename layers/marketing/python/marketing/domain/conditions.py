@@ -134,7 +134,7 @@ def _parse_path(text: str, at: str, scope: Scope, errors: list[LocatedError]) ->
             errors.append(LocatedError(at, "'tags.' needs a tag name"))
             return None
         return Path(TAG, rest, text)
-    if head == "event" or (scope.bare == EVENT and text not in PROFILE_FIELDS and head != "tags"):
+    if head == "event" or scope.bare == EVENT:  # in trigger.where every non-tag path is an event attribute
         key = rest if head == "event" else text
         if not key:
             errors.append(LocatedError(at, "'event.' needs an attribute name"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from marketing.domain.conditions import MISSING, test_value
 from marketing.domain.durations import parse_duration
-from marketing.domain.models import PROFILE_FIELDS, freeze
+from marketing.domain.models import freeze
 
 
 def _resolve(path: str, event: dict[str, Any], profile: dict[str, Any], bare_is_event: bool) -> Any:
@@ -19,7 +19,7 @@ def _resolve(path: str, event: dict[str, Any], profile: dict[str, Any], bare_is_
         value = (profile.get("tags") or {}).get(path[5:], MISSING)
     elif path.startswith("event."):
         value = attributes.get(path[6:], MISSING)
-    elif bare_is_event and path not in PROFILE_FIELDS:
+    elif bare_is_event:
         value = attributes.get(path, MISSING)
     elif path.startswith("consents."):
         value = (profile.get("consents") or {}).get(path[9:], False)

@@ -1,0 +1,47 @@
+# The two commands a new user types are `make demo` and `make test`; each builds .venv by itself.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test bench synth layer clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip
+	$(BIN)/python -m pip install -q -e ".[dev,cdk]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/marketing demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python tests/bench/run.py
+
+clean:
+	rm -rf $(VENV) cdk.out build .marketing
+
+# --- infrastructure (infra/README.md) ---------------------------------------------------------
+# The CDK CLI is pinned and installed locally (npm registry only); the app synthesizes offline.
+CDK_VERSION := 2.1148.1
+CDK := .cdk/node_modules/.bin/cdk
+CDK_STAMP := .cdk/.installed-$(CDK_VERSION)
+CDK_ENV := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true AWS_EC2_METADATA_DISABLED=true \
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+$(CDK_STAMP):
+	npm install --prefix .cdk --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_VERSION)
+	rm -f .cdk/.installed-*
+	touch $(CDK_STAMP)
+
+# The shared Lambda layer with its runtime dependencies (Linux x86_64 wheels): run before `cdk deploy`.
+layer: $(STAMP)
+	$(BIN)/python infra/build_layer.py
+
+# cdk.out from the CDK app with cdk-nag on; without `make layer` it packs a dependency-free layer.
+synth: $(STAMP) $(CDK_STAMP)
+	$(CDK_ENV) $(CDK) synth --no-notices --quiet

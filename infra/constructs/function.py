@@ -1,0 +1,134 @@
+"""One Lambda function of resources.FUNCTIONS: its own role, log group, the shared layer, its
+environment (from what it `uses`) and least-privilege grants (from ACCESS)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.common import METRICS_NAMESPACE, acknowledge
+from infra.constructs.registry import Registry
+from marketing import resources
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.X86_64          # the layer's wheels are manylinux2014_x86_64
+CATALOG_PATH = "/opt/python/catalog.yaml"          # the layer mounts at /opt
+
+# CDK's grant methods on KMS-encrypted streams, queues and tables add these action families,
+# always on the one customer-managed key of the stack (Resource = the key's ARN, never '*').
+KMS_GRANT_ACTIONS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/table; scoped to this stack's single "
+                    "customer-managed key ARN, and the data-key and re-encrypt variants are all needed by SSE.")
+
+# How each function may touch each resource it `uses` (resources.py says which, this says how).
+# A resource in `uses` without an entry here fails synth: access is never granted by default.
+ACCESS: dict[str, dict[str, str]] = {
+    "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
+    "decide": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write",
+               "decisions": "put", "delivery": "send"},
+    "deliver": {"campaigns": "read", "contacts": "write", "idempotency": "read_write"},
+}
+
+
+def _grant(construct, mode: str, grantee: iam.IGrantable) -> None:
+    grants = {
+        dynamodb.Table: {"read": "grant_read_data", "write": "grant_write_data",
+                         "read_write": "grant_read_write_data"},
+        kinesis.Stream: {"read": "grant_read", "write": "grant_write"},
+        sqs.Queue: {"send": "grant_send_messages", "consume": "grant_consume_messages"},
+        firehose.DeliveryStream: {"put": "grant_put_records"},
+        s3.Bucket: {"read": "grant_read", "write": "grant_put", "read_write": "grant_read_write"},
+    }
+    for kind, modes in grants.items():
+        if isinstance(construct, kind):
+            if mode not in modes:
+                raise ValueError(f"access mode {mode!r} is not one of {sorted(modes)} for {kind.__name__}")
+            getattr(construct, modes[mode])(grantee)
+            return
+    raise TypeError(f"no grant for {type(construct).__name__}")
+
+
+class MarketingFunction(Construct):
+    """`self.function` is the lambda_.Function; `self.role` its execution role (no managed policies)."""
+
+    def __init__(self, scope: Construct, id: str, *, spec: resources.Function, function_name: str,
+                 prefix: str, layer: lambda_.ILayerVersion, registry: Registry,
+                 log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
+                 reserved_concurrency: int | None = None, extra_environment: dict[str, str] | None = None):
+        super().__init__(scope, id)
+        access = ACCESS.get(spec.logical, {})
+        unknown = sorted(set(spec.uses) - set(access))
+        if unknown:
+            raise ValueError(f"resources.py: {spec.logical} uses {unknown} but infra/constructs/function.py "
+                             f"ACCESS grants no access mode for them")
+        unused = sorted(set(access) - set(spec.uses))
+        if unused:
+            raise ValueError(f"infra ACCESS grants {spec.logical} {unused}, which resources.py does not list in uses")
+
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": spec.logical,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "CATALOG_PATH": CATALOG_PATH,
+            "RESOURCE_PREFIX": prefix,
+        }
+        resolved = []
+        for logical in spec.uses:
+            described, construct, value = registry.resolve(logical)
+            environment[described.env] = value
+            resolved.append((construct, access[logical]))
+        environment.update(extra_environment or {})
+
+        self.role = iam.Role(
+            self, "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{function_name}: only what resources.{spec.logical.upper()} uses",
+        )
+        self.log_group = logs.LogGroup(
+            self, "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.log_group.grant_write(self.role)
+
+        self.function = lambda_.Function(
+            self, "Function",
+            function_name=function_name,
+            description=f"{prefix} {spec.logical} (functions/{spec.handler_dir}/handler.py)",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(ROOT / "functions" / spec.handler_dir)),
+            handler="handler.handler",
+            layers=[layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.log_group,
+            environment=environment,
+            reserved_concurrent_executions=reserved_concurrency,
+        )
+        for construct, mode in resolved:
+            _grant(construct, mode, self.function)
+
+        # Scoped to the role's default policy (where tracing and the grants put their statements).
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]",
+                    "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+                    "support no resource-level permissions, so AWS requires Resource '*' for them.")
+        for action in KMS_GRANT_ACTIONS:
+            acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", KMS_GRANT_REASON)
+        acknowledge(self.function, "AwsSolutions-L1",
+                    "Python 3.12 is pinned on purpose: infra/build_layer.py builds the shared layer's binary "
+                    "wheels (pydantic-core, PyYAML, MarkupSafe) for cp312; runtime and layer move together.")

@@ -1,0 +1,382 @@
+"""The AWS adapters: one per port, boto3 only, every call batched where the API allows it.
+
+Clients come from the caller (built once at cold start); table, stream and queue names from
+settings. Nothing here knows whether the endpoint is AWS or the local emulator.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Sequence
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from marketing.domain.campaigns import Campaign, load_campaign
+from marketing.domain.catalog import EventCatalog
+from marketing.domain.decisions import Refusal
+from marketing.domain.models import Outcome, Profile, Reason
+from marketing.ports import ContactRequest, DeliveryError, Once
+
+_deserializer = TypeDeserializer()
+_serializer = TypeSerializer()
+_RETRIES = 5
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers arrive as Decimal; the domain wants int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_dynamo(v) for v in value]
+    return value
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_dynamo(v)) for k, v in data.items() if v is not None}
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class DynamoProfileStore:
+    """A profile is one item: its key, status and the whole profile as a JSON document (`doc`).
+
+    Hundreds of tags as one attribute keep reads cheap (no per-attribute typing on either side);
+    nothing queries inside a profile, so nothing is lost."""
+
+    def __init__(self, client: Any, table: str):
+        self._client, self._table = client, table
+
+    @staticmethod
+    def _item(profile: Profile) -> dict[str, Any]:
+        return {
+            "customer_id": {"S": profile.customer_id},
+            "status": {"S": profile.status},
+            "doc": {"S": profile.model_dump_json(exclude_none=True)},
+        }
+
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        ids = sorted(set(customer_ids))
+        found: dict[str, Profile] = {}
+        for batch in chunks(ids, 100):  # BatchGetItem takes at most 100 keys
+            request = {self._table: {"Keys": [{"customer_id": {"S": i}} for i in batch]}}
+            for attempt in range(_RETRIES + 1):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    profile = Profile.model_validate_json(item["doc"]["S"])
+                    found[profile.customer_id] = profile
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError(f"profiles: {len(request[self._table]['Keys'])} keys still unprocessed after retries")
+        return found
+
+    def put_profiles(self, profiles: Sequence[Profile]) -> None:
+        for batch in chunks(profiles, 25):
+            request = {self._table: [{"PutRequest": {"Item": self._item(p)}} for p in batch]}
+            for attempt in range(_RETRIES + 1):
+                response = self._client.batch_write_item(RequestItems=request)
+                request = response.get("UnprocessedItems") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("profiles: writes still unprocessed after retries")
+
+
+class DynamoCampaignStore:
+    """Campaigns as items {campaign_id, status, version, definition (JSON)}; live = status active."""
+
+    def __init__(self, client: Any, table: str, catalog: EventCatalog, on_invalid: Callable[[str, list], None] | None = None):
+        self._client, self._table, self._catalog = client, table, catalog
+        self._on_invalid = on_invalid or (lambda campaign_id, errors: None)
+
+    def _load(self, item: dict[str, Any]) -> Campaign | None:
+        data = from_item(item)
+        loaded = load_campaign(json.loads(data["definition"]), self._catalog)
+        if not loaded.ok:
+            self._on_invalid(data["campaign_id"], [str(e) for e in loaded.errors])
+        return loaded.campaign
+
+    def live_campaigns(self) -> list[Campaign]:
+        campaigns: list[Campaign] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "#s = :active",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":active": {"S": "active"}},
+        }
+        while True:
+            response = self._client.scan(**kwargs)
+            campaigns += [c for c in map(self._load, response.get("Items", [])) if c is not None]
+            if "LastEvaluatedKey" not in response:
+                return campaigns
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        item = self._client.get_item(TableName=self._table, Key={"campaign_id": {"S": campaign_id}}).get("Item")
+        return self._load(item) if item else None
+
+    def put_campaign(self, campaign: Campaign, status: str = "active") -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"campaign_id": {"S": campaign.id}},
+            UpdateExpression="SET #d = :d, #s = :s ADD #v :one",
+            ExpressionAttributeNames={"#d": "definition", "#s": "status", "#v": "version"},
+            ExpressionAttributeValues={
+                ":d": {"S": json.dumps(campaign.definition(), ensure_ascii=False)},
+                ":s": {"S": status},
+                ":one": {"N": "1"},
+            },
+        )
+
+
+class DynamoContactLedger:
+    """Per-customer contact state. (customer, `campaign#ID`) holds the campaign's count and last contact;
+    (customer, `contact#EVENT`) records a delivered contact. Caps are enforced by the condition of one
+    UpdateItem, never by reading first, so they hold under any number of concurrent invocations."""
+
+    def __init__(self, client: Any, table: str, history_days: int = 180):
+        self._client, self._table, self._history = client, table, timedelta(days=history_days)
+
+    def reserve(self, request: ContactRequest) -> Refusal | None:
+        now_s = int(request.now.timestamp())
+        conditions, values = [], {":one": {"N": "1"}, ":now": {"N": str(now_s)}}
+        if request.per_customer is not None:
+            conditions.append("(attribute_not_exists(n) OR n < :limit)")
+            values[":limit"] = {"N": str(request.per_customer)}
+        if request.cooldown_s is not None:
+            conditions.append("(attribute_not_exists(last_at) OR last_at <= :cutoff)")
+            values[":cutoff"] = {"N": str(now_s - int(request.cooldown_s))}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"campaign#{request.campaign_id}"}},
+            "UpdateExpression": "ADD n :one SET last_at = :now, last_event = :event",
+            "ExpressionAttributeValues": {**values, ":event": {"S": request.event_id}},
+        }
+        if conditions:
+            kwargs["ConditionExpression"] = " AND ".join(conditions)
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            self._client.update_item(**kwargs)
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = from_item(exc.response.get("Item") or {})
+        if request.per_customer is not None and old.get("n", 0) >= request.per_customer:
+            return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{old.get('n')} of {request.per_customer}")
+        return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(old.get('last_at', 0)).isoformat()}")
+
+    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item({
+                    "customer_id": customer_id,
+                    "sk": f"contact#{event_id}",
+                    "campaign_id": campaign_id,
+                    "channel": channel,
+                    "at": at.isoformat(),
+                    "expires_at": int((at + self._history).timestamp()),
+                }),
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def contacts(self, customer_id: str) -> list[dict[str, Any]]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="customer_id = :c AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":c": {"S": customer_id}, ":p": {"S": "contact#"}},
+        )
+        return [from_item(i) for i in response.get("Items", [])]
+
+
+class KinesisRecordStream:
+    def __init__(self, client: Any, stream: str):
+        self._client, self._stream = client, stream
+
+    def put(self, records: Sequence[tuple[str, bytes]]) -> list[int]:
+        failed: list[int] = []
+        for offset in range(0, len(records), 500):
+            batch = records[offset:offset + 500]
+            pending = list(range(len(batch)))
+            for attempt in range(_RETRIES + 1):
+                response = self._client.put_records(
+                    StreamName=self._stream,
+                    Records=[{"PartitionKey": batch[i][0], "Data": batch[i][1]} for i in pending],
+                )
+                pending = [i for i, r in zip(pending, response["Records"]) if "ErrorCode" in r]
+                if not pending:
+                    break
+                _backoff(attempt)
+            failed += [offset + i for i in pending]
+        return failed
+
+
+class SqsOutbox:
+    def __init__(self, client: Any, queue_url: str):
+        self._client, self._url = client, queue_url
+
+    def send(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        failed: list[int] = []
+        for offset in range(0, len(messages), 10):
+            batch = messages[offset:offset + 10]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m, ensure_ascii=False, default=str)} for i, m in enumerate(batch)]
+            for attempt in range(_RETRIES + 1):
+                response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+                bad = {f["Id"] for f in response.get("Failed", [])}
+                entries = [e for e in entries if e["Id"] in bad]
+                if not entries:
+                    break
+                _backoff(attempt)
+            failed += [offset + int(e["Id"]) for e in entries]
+        return failed
+
+
+class FirehoseDecisionSink:
+    """Decision rows as JSON lines, packed many to a Firehose record (Firehose bills per 5 KB record)."""
+
+    MAX_RECORD = 900 * 1024
+
+    def __init__(self, client: Any, stream: str):
+        self._client, self._stream = client, stream
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        records, current, size = [], [], 0
+        for row in rows:
+            line = json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+            if current and size + len(line) > self.MAX_RECORD:
+                records.append("".join(current).encode())
+                current, size = [], 0
+            current.append(line)
+            size += len(line)
+        if current:
+            records.append("".join(current).encode())
+        for batch in chunks(records, 4):  # 4 x 900 KB stays under the 4 MiB call limit
+            pending = list(batch)
+            for attempt in range(_RETRIES + 1):
+                response = self._client.put_record_batch(
+                    DeliveryStreamName=self._stream, Records=[{"Data": d} for d in pending]
+                )
+                pending = [d for d, r in zip(pending, response["RequestResponses"]) if "ErrorCode" in r]
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError(f"decision log: {len(pending)} records not accepted after retries")
+
+
+class S3DecisionLog:
+    def __init__(self, client: Any, bucket: str, prefix: str = "decisions/"):
+        self._client, self._bucket, self._prefix = client, bucket, prefix
+
+    def read(self) -> Iterable[dict[str, Any]]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        keys = []
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
+            keys += [(o["LastModified"], o["Key"]) for o in page.get("Contents", [])]
+        for _, key in sorted(keys):
+            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read().decode()
+            for line in body.splitlines():
+                if line.strip():
+                    yield json.loads(line)
+
+
+_TRANSIENT = {"Throttling", "ThrottlingException", "ThrottledException", "InternalError", "InternalFailure",
+              "ServiceUnavailable", "KMSThrottlingException", "RequestTimeout"}
+
+
+def _delivery_error(exc: ClientError) -> DeliveryError:
+    code = exc.response["Error"]["Code"]
+    return DeliveryError(f"{code}: {exc.response['Error'].get('Message', '')}", permanent=code not in _TRANSIENT)
+
+
+class SnsSmsSender:
+    def __init__(self, client: Any, sms_type: str = "Promotional", sender_id: str | None = None):
+        self._client, self._type, self._sender = client, sms_type, sender_id
+
+    def send_sms(self, msisdn: str, text: str, sender_id: str | None = None) -> str:
+        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self._type}}
+        if sender_id or self._sender:
+            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id or self._sender}
+        try:
+            return self._client.publish(PhoneNumber=msisdn, Message=text, MessageAttributes=attributes)["MessageId"]
+        except ClientError as exc:
+            raise _delivery_error(exc) from exc
+
+
+class SesEmailSender:
+    def __init__(self, client: Any, source: str):
+        self._client, self._source = client, source
+
+    def send_email(self, to: str, subject: str, text: str, html: str | None) -> str:
+        body: dict[str, Any] = {"Text": {"Data": text, "Charset": "UTF-8"}}
+        if html:
+            body["Html"] = {"Data": html, "Charset": "UTF-8"}
+        try:
+            return self._client.send_email(
+                Source=self._source,
+                Destination={"ToAddresses": [to]},
+                Message={"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": body},
+            )["MessageId"]
+        except ClientError as exc:
+            raise _delivery_error(exc) from exc
+
+
+def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: int) -> Once:
+    """At-most-once per event_id with Powertools idempotency (DynamoDB persistence)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
+    config = IdempotencyConfig(
+        event_key_jmespath="event_id", raise_on_no_idempotency_key=True,
+        expires_after_seconds=expires_after_s, use_local_cache=True,
+    )
+
+    @idempotent_function(data_keyword_argument="payload", persistence_store=persistence, config=config,
+                         key_prefix=key_prefix)
+    def run(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        return work(payload)
+
+    def once(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        return run(payload=payload, work=work)
+
+    once.config = config  # type: ignore[attr-defined]  # the handler registers its Lambda context here
+    return once

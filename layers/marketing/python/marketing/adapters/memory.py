@@ -1,0 +1,137 @@
+"""In-memory fakes of every port, keeping real state (and real limits) for unit tests and benchmarks.
+
+They follow the same contracts as the AWS adapters; a lock makes the ledger's caps exact under
+threads, as DynamoDB's conditional writes do. Never used in the code path that runs on AWS.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
+
+from marketing.domain.campaigns import Campaign
+from marketing.domain.decisions import Refusal
+from marketing.domain.models import Outcome, Profile, Reason
+from marketing.ports import ContactRequest, DeliveryError
+
+
+class MemoryProfileStore:
+    def __init__(self, profiles: Iterable[Profile] = ()):
+        self.profiles = {p.customer_id: p for p in profiles}
+        self.reads = 0
+
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        ids = set(customer_ids)
+        self.reads += (len(ids) + 99) // 100
+        return {i: self.profiles[i] for i in ids if i in self.profiles}
+
+    def put_profiles(self, profiles: Sequence[Profile]) -> None:
+        self.profiles.update({p.customer_id: p for p in profiles})
+
+
+class MemoryCampaignStore:
+    def __init__(self, campaigns: Iterable[Campaign] = ()):
+        self.items: dict[str, tuple[Campaign, str]] = {c.id: (c, "active") for c in campaigns}
+
+    def live_campaigns(self) -> list[Campaign]:
+        return [c for c, status in self.items.values() if status == "active"]
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        found = self.items.get(campaign_id)
+        return found[0] if found else None
+
+    def put_campaign(self, campaign: Campaign, status: str = "active") -> None:
+        self.items[campaign.id] = (campaign, status)
+
+
+class MemoryContactLedger:
+    def __init__(self) -> None:
+        self.counters: dict[tuple[str, str], dict[str, Any]] = {}
+        self.deliveries: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, request: ContactRequest) -> Refusal | None:
+        key = (request.customer_id, request.campaign_id)
+        now_s = int(request.now.timestamp())
+        with self._lock:
+            state = self.counters.get(key, {"n": 0, "last_at": None})
+            if request.per_customer is not None and state["n"] >= request.per_customer:
+                return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{state['n']} of {request.per_customer}")
+            if request.cooldown_s is not None and state["last_at"] is not None and state["last_at"] > now_s - request.cooldown_s:
+                return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(state['last_at']).isoformat()}")
+            self.counters[key] = {"n": state["n"] + 1, "last_at": now_s, "last_event": request.event_id}
+            return None
+
+    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+        with self._lock:
+            if (customer_id, event_id) in self.deliveries:
+                return False
+            self.deliveries[(customer_id, event_id)] = {"campaign_id": campaign_id, "channel": channel, "at": at}
+            return True
+
+
+class MemoryRecordStream:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes]] = []
+
+    def put(self, records: Sequence[tuple[str, bytes]]) -> list[int]:
+        self.records.extend(records)
+        return []
+
+
+class MemoryOutbox:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def send(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        self.messages.extend(json.loads(json.dumps(m, default=str)) for m in messages)
+        return []
+
+
+class MemoryDecisionSink:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows.extend(rows)
+
+    def read(self) -> Iterable[dict[str, Any]]:
+        return iter(self.rows)
+
+
+class MemorySms:
+    def __init__(self, fail_with: DeliveryError | None = None):
+        self.sent: list[tuple[str, str]] = []
+        self.fail_with = fail_with
+
+    def send_sms(self, msisdn: str, text: str, sender_id: str | None = None) -> str:
+        if self.fail_with:
+            raise self.fail_with
+        self.sent.append((msisdn, text))
+        return f"sms-{len(self.sent)}"
+
+
+class MemoryEmail:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_email(self, to: str, subject: str, text: str, html: str | None) -> str:
+        self.sent.append({"to": to, "subject": subject, "text": text, "html": html})
+        return f"email-{len(self.sent)}"
+
+
+def memory_once() -> Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def once(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        key = payload["event_id"]
+        with lock:
+            if key in results:
+                return results[key]
+        result = json.loads(json.dumps(work(payload), default=str))
+        with lock:
+            return results.setdefault(key, result)
+
+    return once

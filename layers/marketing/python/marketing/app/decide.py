@@ -1,0 +1,101 @@
+"""Decide: enriched events → match → screen → arbitrate with atomic contact reservation → records + offers.
+
+Per batch: one campaign-cache check, one decision-log write, one SQS send per 10 offers. Per event
+with a candidate: one idempotent reservation keyed on event_id, so a re-delivered event replays its
+first decision instead of contacting the customer again. Offers are (re)sent after the loop for
+fresh and replayed decisions alike; the deliverer is idempotent on event_id too.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+
+from marketing.app.batch import KINESIS, BatchOutcome, process
+from marketing.app.campaign_cache import CampaignCache
+from marketing.domain.decisions import Candidate, Verdict, arbitrate, decision_id, record_rows, screen
+from marketing.domain.models import Channel, CustomerEvent, Outcome, Profile, Reason
+from marketing.ports import ContactLedger, ContactRequest, DecisionSink, Once, Outbox
+
+
+def _verdict(row: list[Any]) -> Verdict:
+    cid, outcome, reason, channel, detail = row
+    return (cid, Outcome(outcome), Reason(reason) if reason else None, Channel(channel) if channel else None, detail)
+
+
+class Decide:
+    def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
+                 once: Once, clock: Callable[[], datetime], channels: frozenset[Channel]):
+        self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
+        self._once, self._clock, self._channels = once, clock, channels
+
+    def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
+        now = self._clock()
+        index = self._campaigns.index(now)
+        now_ts, decided_at = now.timestamp(), now.isoformat()
+        outcome = BatchOutcome()
+        rows: list[dict[str, Any]] = []
+        offers: list[dict[str, Any]] = []
+        offer_ids: list[str] = []
+
+        def handle(record: KinesisStreamRecord) -> None:
+            started = time.perf_counter()
+            envelope = json.loads(record.kinesis.data_as_bytes())
+            event = CustomerEvent.model_validate(envelope["event"])
+            profile = Profile.model_validate(envelope["profile"])
+            match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
+            screening = screen(event, profile, match, now, self._channels)
+            verdicts = screening.verdicts
+            if screening.candidates:
+                result = self._once(
+                    {"event_id": event.event_id, "customer_id": event.customer_id},
+                    lambda _: self._commit(screening.candidates, event, now),
+                )
+                verdicts = verdicts + [_verdict(v) for v in result["verdicts"]]
+                if result["winner"]:
+                    offers.append(self._offer(event, profile, result, decided_at))
+                    offer_ids.append(record.kinesis.sequence_number)
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            rows.extend(record_rows(event, verdicts, decided_at, latency_ms))
+            outcome.count("events")
+
+        outcome.failures += process(records, KINESIS, handle)
+        if rows:
+            self._decisions.write(rows)
+        outcome.failures += [offer_ids[i] for i in self._offers.send(offers)]
+        for row in rows:
+            outcome.count(f"outcome.{row['outcome']}")
+        outcome.count("offers", len(offers))
+        return outcome
+
+    def _commit(self, candidates: list[Candidate], event: CustomerEvent, now: datetime) -> dict[str, Any]:
+        def reserve(candidate: Candidate):
+            limits = candidate.campaign.limits
+            return self._ledger.reserve(ContactRequest(
+                customer_id=event.customer_id, campaign_id=candidate.campaign.id, event_id=event.event_id,
+                per_customer=limits.per_customer,
+                cooldown_s=limits.cooldown.total_seconds() if limits.cooldown else None,
+                now=now,
+            ))
+
+        winner, verdicts = arbitrate(candidates, reserve)
+        return {
+            "winner": winner.campaign.id if winner else None,
+            "channel": winner.channel.value if winner else None,
+            "verdicts": [[c, o.value, r.value if r else None, ch.value if ch else None, d] for c, o, r, ch, d in verdicts],
+        }
+
+    @staticmethod
+    def _offer(event: CustomerEvent, profile: Profile, result: dict[str, Any], decided_at: str) -> dict[str, Any]:
+        return {
+            "event_id": event.event_id,
+            "decision_id": decision_id(event.event_id, result["winner"]),
+            "customer_id": event.customer_id,
+            "campaign_id": result["winner"],
+            "channel": result["channel"],
+            "decided_at": decided_at,
+            "contact": {k: v for k, v in profile.model_dump(mode="json", include={"name", "msisdn", "email", "locale", "timezone"}).items()},
+        }

@@ -1,0 +1,94 @@
+"""Deliver: offers from the delivery queue → rendered template → SMS (SNS) or email (SES) → contact recorded.
+
+Idempotent on event_id: a message delivered twice (SQS is at-least-once, decide may resend) sends
+once. A missing template field or a permanent provider refusal is that message's `failed` decision
+record, never a crash; a transient error fails the message so SQS retries it, then its DLQ.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from marketing.app.batch import SQS, BatchOutcome, process
+from marketing.domain.campaigns import Campaign, EmailTemplate, SmsTemplate
+from marketing.domain.models import Channel, Outcome, Reason
+from marketing.domain.templates import MissingField, render
+from marketing.ports import CampaignStore, ContactLedger, DecisionSink, DeliveryError, EmailSender, Once, SmsSender
+
+
+class Deliver:
+    def __init__(self, campaigns: CampaignStore, ledger: ContactLedger, sms: SmsSender, email: EmailSender,
+                 decisions: DecisionSink, once: Once, clock: Callable[[], datetime], cache_seconds: float = 30.0):
+        self._campaigns, self._ledger, self._sms, self._email = campaigns, ledger, sms, email
+        self._decisions, self._once, self._clock = decisions, once, clock
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Campaign | None]] = {}
+
+    def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        failed_rows: list[dict[str, Any]] = []
+
+        def handle(record: SQSRecord) -> None:
+            offer = json.loads(record.body)
+            result = self._once(offer, self._deliver)
+            outcome.count(f"delivery.{result['status']}")
+            if result["status"] == Outcome.FAILED.value:
+                failed_rows.append(self._failed_row(offer, result))
+
+        outcome.failures += process(records, SQS, handle)
+        if failed_rows:
+            self._decisions.write(failed_rows)
+        return outcome
+
+    def _campaign(self, campaign_id: str) -> Campaign | None:
+        """Templates are read through a short cache (as decide reads campaigns): edits show within a minute."""
+        now = time.monotonic()
+        cached = self._cache.get(campaign_id)
+        if cached is None or now - cached[0] > self._cache_seconds:
+            cached = (now, self._campaigns.get_campaign(campaign_id))
+            self._cache[campaign_id] = cached
+        return cached[1]
+
+    def _deliver(self, offer: dict[str, Any]) -> dict[str, Any]:
+        campaign = self._campaign(offer["campaign_id"])
+        channel = Channel(offer["channel"])
+        spec = campaign.channel_spec(channel) if campaign else None
+        if spec is None:
+            return {"status": Outcome.FAILED.value, "reason": Reason.TEMPLATE.value,
+                    "detail": f"campaign {offer['campaign_id']} has no {channel.value} template"}
+        contact = offer.get("contact") or {}
+        values = {**contact, "offer_code": campaign.offer.code, "offer_value": f"{campaign.offer.value:g}",
+                  "reply_code": campaign.offer.reply_code}
+        template = spec.template
+        try:
+            if isinstance(template, SmsTemplate):
+                message_id = self._sms.send_sms(contact.get("msisdn") or "", render(template.text, values))
+            elif isinstance(template, EmailTemplate):
+                message_id = self._email.send_email(
+                    contact.get("email") or "", render(template.subject, values), render(template.text, values),
+                    render(template.html, values) if template.html else None,
+                )
+            else:
+                return {"status": Outcome.FAILED.value, "reason": Reason.PROVIDER.value,
+                        "detail": f"channel {channel.value} is not enabled for delivery"}
+        except MissingField as missing:
+            return {"status": Outcome.FAILED.value, "reason": Reason.TEMPLATE.value, "detail": str(missing)}
+        except DeliveryError as error:
+            if not error.permanent:
+                raise  # SQS redelivers; after maxReceiveCount the message lands in the delivery DLQ
+            return {"status": Outcome.FAILED.value, "reason": Reason.PROVIDER.value, "detail": str(error)}
+        self._ledger.record_delivery(offer["customer_id"], offer["campaign_id"], offer["event_id"],
+                                     channel.value, self._clock())
+        return {"status": Outcome.SENT.value, "message_id": message_id}
+
+    def _failed_row(self, offer: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "decision_id": offer["decision_id"], "event_id": offer["event_id"], "customer_id": offer["customer_id"],
+            "campaign_id": offer["campaign_id"], "outcome": Outcome.FAILED.value, "reason": result["reason"],
+            "channel": offer["channel"], "decided_at": self._clock().isoformat(), "latency_ms": 0.0,
+            "detail": result["detail"],
+        }

@@ -1,0 +1,89 @@
+"""The composition root: settings + boto3 clients → ready use cases. Called once per cold start.
+
+The only place that chooses adapters. Endpoints come from the standard AWS configuration
+(region, credentials, AWS_ENDPOINT_URL), so the same wiring serves AWS and the local emulator.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from marketing.adapters import aws
+from marketing.app.campaign_cache import CampaignCache
+from marketing.app.decide import Decide
+from marketing.app.deliver import Deliver
+from marketing.app.enrich import Enrich
+from marketing.settings import Settings
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+_idempotency_configs: list[Any] = []
+
+
+def _log_invalid(campaign_id: str, errors: list[str]) -> None:
+    # a stored campaign no longer valid (e.g. the catalog changed): skipped, and said loudly
+    logging.getLogger("marketing").error("campaign %s is invalid and not live: %s", campaign_id, "; ".join(errors))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)
+
+
+def register_lambda_context(context: Any) -> None:
+    """Idempotency records expire their in-progress state with the invocation's remaining time."""
+    for config in _idempotency_configs:
+        config.register_lambda_context(context)
+
+
+def _once(settings: Settings, dynamodb: Any, key_prefix: str):
+    once = aws.powertools_once(dynamodb, settings.idempotency_table, key_prefix, settings.idempotency_expiry_seconds)
+    _idempotency_configs.append(once.config)
+    return once
+
+
+def build_enrich(settings: Settings) -> Enrich:
+    settings.require("profiles_table", "enriched_events_stream", "events_dlq_url")
+    return Enrich(
+        catalog=settings.catalog,
+        profiles=aws.DynamoProfileStore(client("dynamodb"), settings.profiles_table),
+        enriched=aws.KinesisRecordStream(client("kinesis"), settings.enriched_events_stream),
+        dead_letters=aws.SqsOutbox(client("sqs"), settings.events_dlq_url),
+        clock=utc_now,
+    )
+
+
+def build_decide(settings: Settings) -> Decide:
+    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url")
+    dynamodb = client("dynamodb")
+    store = aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid)
+    return Decide(
+        campaigns=CampaignCache(store, settings.campaign_cache_seconds),
+        ledger=aws.DynamoContactLedger(dynamodb, settings.contacts_table, settings.contact_history_days),
+        decisions=aws.FirehoseDecisionSink(client("firehose"), settings.decisions_firehose),
+        offers=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
+        once=_once(settings, dynamodb, "decide"),
+        clock=utc_now,
+        channels=settings.channels,
+    )
+
+
+def build_deliver(settings: Settings) -> Deliver:
+    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose")
+    dynamodb = client("dynamodb")
+    return Deliver(
+        campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+        ledger=aws.DynamoContactLedger(dynamodb, settings.contacts_table, settings.contact_history_days),
+        sms=aws.SnsSmsSender(client("sns"), settings.sms_type, settings.sms_sender_id),
+        email=aws.SesEmailSender(client("ses"), settings.email_sender),
+        decisions=aws.FirehoseDecisionSink(client("firehose"), settings.decisions_firehose),
+        once=_once(settings, dynamodb, "deliver"),
+        clock=utc_now,
+        cache_seconds=settings.campaign_cache_seconds,
+    )

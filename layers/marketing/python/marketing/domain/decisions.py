@@ -1,0 +1,161 @@
+"""From matched campaigns to one offer: screening, arbitration and the decision records (SPEC 4.4, 4.5).
+
+Arbitration: the eligible campaigns are tried in order of priority (highest first), ties broken
+by campaign id (ascending, so the order is total and the same on every run). The first whose
+contact reservation succeeds wins; every other considered campaign gets a record saying why not.
+The reservation itself (atomic caps) is a callable passed in: this module never does I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable
+
+from marketing.domain.campaigns import Campaign
+from marketing.domain.matching import Match
+from marketing.domain.models import Channel, CustomerEvent, DecisionRecord, Outcome, Profile, Reason
+
+# A verdict is a plain tuple because one event may be judged against thousands of campaigns:
+# (campaign_id, outcome, reason, channel, detail)
+Verdict = tuple[str, Outcome, Reason | None, Channel | None, str | None]
+
+
+def arbitration_key(campaign: Campaign) -> tuple[int, str]:
+    return (-campaign.priority, campaign.id)
+
+
+def reachable_channels(campaign: Campaign, profile: Profile, available: frozenset[Channel]) -> list[Channel]:
+    """The campaign's channels in its order, kept when consented and reachable, re-ordered by the
+    customer's channel preference (channels the customer did not list keep the campaign's order)."""
+    consents = profile.consents
+    reachable = {
+        Channel.SMS: consents.sms and bool(profile.msisdn),
+        Channel.EMAIL: consents.email and bool(profile.email),
+        Channel.APP_PUSH: consents.app_push,
+    }
+    channels = [c.channel for c in campaign.channels if c.channel in available and reachable[c.channel]]
+    if profile.channel_preference:
+        rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
+        channels.sort(key=lambda ch: rank.get(ch, len(rank)))
+    return channels
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    campaign: Campaign
+    channel: Channel
+
+
+@dataclass(slots=True)
+class Screening:
+    """What the pure checks decided, and the candidates left for arbitration, in arbitration order."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def screen(
+    event: CustomerEvent,
+    profile: Profile,
+    match: Match,
+    now: datetime,
+    available: frozenset[Channel] = frozenset(Channel),
+) -> Screening:
+    out = Screening()
+    verdicts = out.verdicts
+    not_eligible, audience = Outcome.NOT_ELIGIBLE, Reason.AUDIENCE
+    verdicts.extend([(c.id, not_eligible, audience, None, path) for c, path in match.rejected])
+    age = now - event.occurred_at
+    consents = profile.consents
+    for campaign in sorted(match.eligible, key=arbitration_key):
+        max_age = campaign.trigger.max_event_age
+        if max_age is not None and age > max_age:
+            verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age.total_seconds())}s"))
+        elif not consents.marketing:
+            verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.MARKETING_CONSENT, None, None))
+        elif consents.dnd:
+            verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.DND, None, None))
+        else:
+            channels = reachable_channels(campaign, profile, available)
+            if channels:
+                out.candidates.append(Candidate(campaign, channels[0]))
+            else:
+                verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.NO_CHANNEL, None, None))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a reservation was refused: the outcome and the rule (e.g. throttled / per_customer)."""
+
+    outcome: Outcome
+    reason: Reason
+    detail: str | None = None
+
+
+def arbitrate(
+    candidates: Iterable[Candidate],
+    reserve: Callable[[Candidate], Refusal | None],
+) -> tuple[Candidate | None, list[Verdict]]:
+    """Try candidates in order; the first reserved wins, the ones after it lose arbitration."""
+    verdicts: list[Verdict] = []
+    winner: Candidate | None = None
+    for candidate in candidates:
+        campaign = candidate.campaign
+        if winner is not None:
+            verdicts.append((campaign.id, Outcome.LOST_ARBITRATION, Reason.PRIORITY, None, winner.campaign.id))
+            continue
+        refusal = reserve(candidate)
+        if refusal is None:
+            winner = candidate
+            verdicts.append((campaign.id, Outcome.SENT, None, candidate.channel, None))
+        else:
+            verdicts.append((campaign.id, refusal.outcome, refusal.reason, None, refusal.detail))
+    return winner, verdicts
+
+
+def decision_id(event_id: str, campaign_id: str) -> str:
+    """Stable across retries, so a re-processed event overwrites rather than duplicates its records."""
+    return f"{event_id}:{campaign_id}"
+
+
+def to_records(
+    event: CustomerEvent, verdicts: Iterable[Verdict], decided_at: datetime, latency_ms: float
+) -> list[DecisionRecord]:
+    return [
+        DecisionRecord(
+            decision_id=decision_id(event.event_id, cid),
+            event_id=event.event_id,
+            customer_id=event.customer_id,
+            campaign_id=cid,
+            outcome=outcome,
+            reason=reason,
+            channel=channel,
+            decided_at=decided_at,
+            latency_ms=latency_ms,
+            detail=detail,
+        )
+        for cid, outcome, reason, channel, detail in verdicts
+    ]
+
+
+def record_rows(
+    event: CustomerEvent, verdicts: Iterable[Verdict], decided_at: str, latency_ms: float
+) -> list[dict]:
+    """The same records as plain JSON-ready rows, built without per-row validation (the hot path)."""
+    eid, cust = event.event_id, event.customer_id
+    return [
+        {
+            "decision_id": f"{eid}:{cid}",
+            "event_id": eid,
+            "customer_id": cust,
+            "campaign_id": cid,
+            "outcome": outcome.value,
+            "reason": reason.value if reason else None,
+            "channel": channel.value if channel else None,
+            "decided_at": decided_at,
+            "latency_ms": latency_ms,
+            "detail": detail,
+        }
+        for cid, outcome, reason, channel, detail in verdicts
+    ]

@@ -1,0 +1,245 @@
+"""`marketing demo`: the whole decision path on the embedded emulator, with the real handlers.
+
+Starts moto's server, creates every resource, loads the sample campaigns and seeded synthetic
+profiles, streams a day's worth of synthetic events (with malformed ones and re-deliveries) in
+waves through the local event-source pollers, then reads back what a user would check: the DLQ,
+the decision log, the SMS and email the providers captured. Prints a summary and writes a report.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import statistics
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+from jinja2 import Environment, select_autoescape
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from marketing.adapters.aws import DynamoCampaignStore, DynamoProfileStore, KinesisRecordStream, S3DecisionLog
+from marketing.domain.campaigns import Campaign, load_campaign_file
+from marketing.domain.catalog import EventCatalog
+from marketing.domain.models import Profile
+from marketing.local import synthetic
+from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
+
+
+@dataclass
+class DemoResult:
+    events_published: int = 0
+    malformed_published: dict[str, int] = field(default_factory=dict)
+    duplicates_published: int = 0
+    dead_lettered: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    sms: int = 0
+    emails: int = 0
+    sms_samples: list[tuple[str, str]] = field(default_factory=list)
+    latency_p50_ms: float = 0.0
+    latency_p99_ms: float = 0.0
+    aws_calls: dict[str, int] = field(default_factory=dict)
+    aws_calls_per_100_events: float = 0.0
+    duplicate_contacts: int = 0
+    seconds: float = 0.0
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for per_campaign in self.outcomes.values():
+            total.update(per_campaign)
+        return total
+
+
+def load_campaigns(catalog: EventCatalog) -> list[Campaign]:
+    campaigns = []
+    for path in sorted(glob.glob(str(repo_path("events", "campaigns", "*.yaml")))):
+        loaded = load_campaign_file(path, catalog)
+        if not loaded.ok:
+            raise SystemExit(f"{path}: " + "; ".join(map(str, loaded.errors)))
+        campaigns.append(loaded.campaign)
+    return campaigns
+
+
+def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [json.loads(m["Body"]) for m in messages]
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                         for i, m in enumerate(messages)])
+
+
+def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave: int = 5_000,
+             console: Console | None = None, report_dir: Path | None = None) -> DemoResult:
+    console = console or Console()
+    started = time.monotonic()
+    result = DemoResult()
+    catalog = EventCatalog.from_file(repo_path("events", "catalog.yaml"))
+
+    with console.status("Starting the local AWS emulator and creating every resource…"):
+        emulator = Emulator()
+        env = emulator.create()
+    console.print(f"[green]✓[/] moto server on {emulator.endpoint}; {len(env)} resources created")
+    try:
+        campaigns = load_campaigns(catalog)
+        store = DynamoCampaignStore(emulator.client("dynamodb"), env["CAMPAIGNS_TABLE"], catalog)
+        for campaign in campaigns:
+            store.put_campaign(campaign)
+        console.print(f"[green]✓[/] {len(campaigns)} campaigns live: " + ", ".join(c.id for c in campaigns))
+
+        people = synthetic.make_profiles(profiles, repo_path("events", "tags.yaml"), seed=seed)
+        profile_store = DynamoProfileStore(emulator.client("dynamodb"), env["PROFILES_TABLE"])
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console, transient=False)
+        with progress:
+            task = progress.add_task("Loading profiles", total=len(people))
+            for start in range(0, len(people), 1000):
+                chunk = [Profile.model_validate(p) for p in people[start:start + 1000]]
+                profile_store.put_profiles(chunk)
+                progress.advance(task, len(chunk))
+
+        counter = CallCounter()
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
+        pipeline = Pipeline(emulator.env, emulator.client)
+        stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
+        ids = [p["customer_id"] for p in people]
+        with progress:
+            publish = progress.add_task("Publishing events", total=events)
+            process = progress.add_task("Handler records done", total=None)
+            for number, start in enumerate(range(0, events, wave)):
+                # waves, like a day's traffic: each is published, then drained by the real handlers
+                plan = synthetic.make_events(min(wave, events - start), catalog, campaigns, ids, seed=seed + number)
+                counter.enabled = False  # publishing is upstream's cost, not the pipeline's
+                stream.put(list(zip(plan.partition_keys, plan.records)))
+                counter.enabled = True
+                progress.advance(publish, len(plan.records))
+                result.events_published += len(plan.records)
+                result.duplicates_published += plan.duplicates
+                for reason, n in plan.malformed.items():
+                    result.malformed_published[reason] = result.malformed_published.get(reason, 0) + n
+                pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
+        counter.enabled = False
+        result.aws_calls = dict(counter.calls.most_common())
+        result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
+
+        sqs = emulator.client("sqs")
+        letters = _drain_queue(sqs, env["EVENTS_DLQ_URL"])
+        result.dead_lettered = dict(Counter(letter["reason"] for letter in letters))
+
+        rows: dict[str, dict[str, Any]] = {}
+        for row in S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read():
+            rows[row["decision_id"]] = row  # later rows (e.g. a failed delivery) supersede
+        outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+        reasons: Counter[str] = Counter()
+        latency_by_event: dict[str, float] = {}
+        for row in rows.values():
+            outcomes[row["campaign_id"]][row["outcome"]] += 1
+            if row["reason"]:
+                reasons[f"{row['outcome']}:{row['reason']}"] += 1
+            if row["outcome"] != "failed":
+                latency_by_event[row["event_id"]] = row["latency_ms"]
+        result.outcomes = {cid: dict(c) for cid, c in sorted(outcomes.items())}
+        result.reasons = dict(reasons.most_common())
+        if latency_by_event:
+            values = sorted(latency_by_event.values())
+            result.latency_p50_ms = round(statistics.median(values), 2)
+            result.latency_p99_ms = round(values[min(len(values) - 1, int(len(values) * 0.99))], 2)
+
+        from moto.ses.models import ses_backends
+        from moto.sns.models import sns_backends
+
+        sms = sns_backends[ACCOUNT][REGION].sms_messages
+        result.sms = len(sms)
+        result.sms_samples = [tuple(v) for v in list(sms.values())[:3]]
+        result.emails = len(ses_backends[ACCOUNT][REGION].sent_messages)
+        sent_rows = [r for r in rows.values() if r["outcome"] == "sent"]
+        result.duplicate_contacts = len(sent_rows) - len({r["event_id"] for r in sent_rows})
+    finally:
+        emulator.stop()
+    result.seconds = round(time.monotonic() - started, 1)
+    print_summary(result, console)
+    write_report(result, report_dir or repo_path("reports"), console)
+    return result
+
+
+def print_summary(result: DemoResult, console: Console) -> None:
+    console.rule("[bold]What happened")
+    head = Table.grid(padding=(0, 2))
+    head.add_row("Events published", f"{result.events_published:,}",
+                 f"(incl. {sum(result.malformed_published.values())} malformed, {result.duplicates_published} re-deliveries)")
+    head.add_row("SMS captured by SNS", f"{result.sms:,}", f"email captured by SES: {result.emails:,}")
+    head.add_row("Decision latency", f"p50 {result.latency_p50_ms} ms", f"p99 {result.latency_p99_ms} ms")
+    head.add_row("AWS calls per 100 events", f"{result.aws_calls_per_100_events}",
+                 ", ".join(f"{k} {v}" for k, v in list(result.aws_calls.items())[:6]))
+    head.add_row("Second contacts for one event", str(result.duplicate_contacts), "")
+    head.add_row("Run time", f"{result.seconds} s", "")
+    console.print(head)
+
+    dlq = Table(title="Dead-lettered by reason", show_lines=False)
+    dlq.add_column("reason")
+    dlq.add_column("published", justify="right")
+    dlq.add_column("dead-lettered", justify="right")
+    dlq.add_column("")
+    for reason in sorted(set(result.malformed_published) | set(result.dead_lettered)):
+        sent, got = result.malformed_published.get(reason, 0), result.dead_lettered.get(reason, 0)
+        dlq.add_row(reason, str(sent), str(got), "[green]✓[/]" if got >= sent else "[red]missing[/]")
+    console.print(dlq)
+
+    columns = ["sent", "holdout", "deferred", "throttled", "suppressed", "not_eligible", "expired", "lost_arbitration", "failed"]
+    table = Table(title="Decisions by outcome per campaign")
+    table.add_column("campaign")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for campaign_id, counts in result.outcomes.items():
+        table.add_row(campaign_id, *[str(counts.get(c, 0)) for c in columns])
+    totals = result.totals()
+    table.add_row("[bold]total", *[f"[bold]{totals.get(c, 0)}" for c in columns])
+    console.print(table)
+    reasons = Table(title="Why not sent (outcome:reason)")
+    reasons.add_column("rule")
+    reasons.add_column("records", justify="right")
+    for rule, n in list(result.reasons.items())[:12]:
+        reasons.add_row(rule, str(n))
+    console.print(reasons)
+    for msisdn, text in result.sms_samples:
+        console.print(f"  SMS to {msisdn[:6]}…{msisdn[-2:]}: {text}")
+
+
+_REPORT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo run</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}td:first-child{text-align:left}
+.bar{fill:#3b82f6}</style></head><body>
+<h1>Event marketing demo — {{ generated }}</h1>
+<p>{{ r.events_published }} events, {{ r.sms }} SMS, {{ r.emails }} emails; decision latency p50 {{ r.latency_p50_ms }} ms,
+p99 {{ r.latency_p99_ms }} ms; {{ r.aws_calls_per_100_events }} AWS calls per 100 events.</p>
+<h2>Decisions by outcome</h2>
+<svg width="640" height="{{ 24 * totals|length + 10 }}">{% for name, n in totals %}
+<text x="0" y="{{ 24 * loop.index0 + 16 }}">{{ name }}</text>
+<rect class="bar" x="140" y="{{ 24 * loop.index0 + 4 }}" height="16" width="{{ (480 * n / top)|round(1) }}"></rect>
+<text x="{{ 146 + 480 * n / top }}" y="{{ 24 * loop.index0 + 16 }}">{{ n }}</text>{% endfor %}</svg>
+<h2>Per campaign</h2><table><tr><th>campaign</th>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for cid, counts in r.outcomes.items() %}<tr><td>{{ cid }}</td>{% for c in columns %}<td>{{ counts.get(c, 0) }}</td>{% endfor %}</tr>{% endfor %}
+</table><h2>Dead-lettered</h2><table>{% for k, v in r.dead_lettered.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+</body></html>"""
+
+
+def write_report(result: DemoResult, directory: Path, console: Console) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "demo.json").write_text(json.dumps(result.__dict__, ensure_ascii=False, indent=2, default=str))
+    totals = sorted(result.totals().items(), key=lambda kv: -kv[1])
+    html = Environment(autoescape=select_autoescape(default=True)).from_string(_REPORT).render(
+        r=result, totals=totals, top=max([n for _, n in totals] or [1]),
+        columns=["sent", "throttled", "suppressed", "not_eligible", "expired", "lost_arbitration", "failed"],
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    path = directory / "demo.html"
+    path.write_text(html, encoding="utf-8")
+    console.print(f"Report: {path} (and demo.json)")
+    return path

@@ -1,0 +1,340 @@
+"""The local runtime: moto's server on 127.0.0.1, the real handlers, and event-source pollers.
+
+The pollers do what Lambda's event-source mappings do, with the settings of `marketing.resources`:
+Kinesis batches per shard with ReportBatchItemFailures (resume from the lowest failed sequence
+number, bounded retries, bisect on error, then the on-failure queue) and SQS batches (failed
+messages stay on the queue and come back; the queue's redrive moves them to its DLQ).
+"""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import boto3
+
+from marketing import resources as r
+from marketing.local.stack import ACCOUNT, REGION, create_stack
+
+ROOT = Path(__file__).resolve().parents[5]  # repo root (layers/marketing/python/marketing/local → root)
+
+
+def repo_path(*parts: str) -> Path:
+    return ROOT.joinpath(*parts)
+
+
+class CallCounter:
+    """Counts AWS API calls made through boto3's default session (the handlers' clients)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.enabled = True
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        if self.enabled and model is not None:
+            with self._lock:
+                self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass
+class LocalContext:
+    """What a handler reads from the Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_s: int = 60
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+class Emulator:
+    """moto's ThreadedMotoServer on a free port of 127.0.0.1, with every resource created."""
+
+    def __init__(self, prefix: str = "marketing", port: int = 0):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from moto.server import ThreadedMotoServer
+        from werkzeug.serving import WSGIRequestHandler
+
+        # keep-alive: one connection per client instead of a connect and a server thread per call
+        WSGIRequestHandler.protocol_version = "HTTP/1.1"
+
+        self.prefix = prefix
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        host, bound = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{bound}"
+        self.env: dict[str, str] = {}
+
+    def configure_process(self) -> None:
+        """Point this process's boto3 at the emulator (what the handlers read at cold start)."""
+        os.environ.update({
+            "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_EC2_METADATA_DISABLED": "true",
+        })
+        boto3.setup_default_session(region_name=REGION)
+
+    def create(self) -> dict[str, str]:
+        self.configure_process()
+        self.env = create_stack(self.endpoint, self.prefix)
+        return self.env
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def handler_env(stack_env: dict[str, str], function: r.Function) -> dict[str, str]:
+    return {
+        **stack_env,
+        "CATALOG_PATH": str(repo_path("events", "catalog.yaml")),
+        "POWERTOOLS_SERVICE_NAME": function.logical,
+        "POWERTOOLS_METRICS_NAMESPACE": "EventMarketing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("MARKETING_LOG_LEVEL", "ERROR"),
+        "CAMPAIGN_CACHE_SECONDS": os.environ.get("CAMPAIGN_CACHE_SECONDS", "2"),
+    }
+
+
+def load_handler(function: r.Function, env: dict[str, str]) -> Callable[[dict, Any], dict]:
+    """Import functions/<dir>/handler.py as a fresh module (a cold start) with its environment set."""
+    os.environ.update(handler_env(env, function))
+    path = repo_path("functions", function.handler_dir, "handler.py")
+    name = f"local_handler_{function.logical}_{uuid.uuid4().hex[:6]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.handler
+
+
+class KinesisPoller:
+    """One stream's event-source mapping: per shard, batches in order, partial failures honoured."""
+
+    def __init__(self, kinesis: Any, sqs: Any, stream_name: str, mapping: r.StreamMapping,
+                 handler: Callable[[dict, Any], dict], function: str, on_failure_url: str):
+        self._kinesis, self._sqs, self._stream, self._mapping = kinesis, sqs, stream_name, mapping
+        self._handler, self._function, self._on_failure_url = handler, function, on_failure_url
+        description = kinesis.describe_stream(StreamName=stream_name)["StreamDescription"]
+        self._arn = description["StreamARN"]
+        self._iterators: dict[str, str | None] = {}
+        for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
+            self._iterators[shard["ShardId"]] = kinesis.get_shard_iterator(
+                StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType=mapping.starting_position
+            )["ShardIterator"]
+        self._pending: dict[str, list[dict]] = {s: [] for s in self._iterators}
+        self.invocations = 0
+        self.retries = 0
+        self.failed_batches = 0
+
+    def _to_lambda(self, shard: str, record: dict) -> dict:
+        return {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": record["PartitionKey"],
+                "sequenceNumber": record["SequenceNumber"],
+                "data": base64.b64encode(record["Data"]).decode(),
+                "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard}:{record['SequenceNumber']}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/{self._function}",
+            "awsRegion": REGION,
+            "eventSourceARN": self._arn,
+        }
+
+    def _fetch(self, shard: str) -> None:
+        iterator = self._iterators[shard]
+        if iterator is None or len(self._pending[shard]) >= self._mapping.batch_size:
+            return
+        response = self._kinesis.get_records(ShardIterator=iterator, Limit=max(self._mapping.batch_size, 1000))
+        self._iterators[shard] = response.get("NextShardIterator")
+        self._pending[shard] += [self._to_lambda(shard, rec) for rec in response["Records"]]
+
+    def poll(self) -> int:
+        """One round over the shards; returns how many records were completed."""
+        done = 0
+        for shard in self._iterators:
+            self._fetch(shard)
+            batch = self._pending[shard][: self._mapping.batch_size]
+            if batch:
+                done += self._deliver(shard, batch)
+        return done
+
+    def _invoke(self, batch: list[dict]) -> list[str] | None:
+        """The failed sequence numbers, or None when the invocation itself failed."""
+        self.invocations += 1
+        try:
+            response = self._handler({"Records": batch}, LocalContext(self._function)) or {}
+        except Exception:  # noqa: BLE001 - an invocation error is what the mapping retries
+            logging.getLogger("marketing.local").exception("%s invocation failed", self._function)
+            return None
+        return [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+
+    def _deliver(self, shard: str, batch: list[dict]) -> int:
+        attempts = 0
+        while True:
+            failed = self._invoke(batch)
+            if failed == []:
+                del self._pending[shard][: len(batch)]
+                return len(batch)
+            attempts += 1
+            self.retries += 1
+            if failed:  # resume from the lowest failed sequence number, as Lambda does
+                lowest = min(int(s) for s in failed)
+                keep = [rec for rec in batch if int(rec["kinesis"]["sequenceNumber"]) >= lowest]
+                completed = len(batch) - len(keep)
+                del self._pending[shard][:completed]
+                batch = keep
+                if completed:
+                    attempts = 0
+            elif self._mapping.bisect_on_error and len(batch) > 1:
+                batch = batch[: len(batch) // 2]
+            if attempts > self._mapping.max_retry_attempts:
+                self._send_to_on_failure(shard, batch)
+                del self._pending[shard][: len(batch)]
+                self.failed_batches += 1
+                return len(batch)
+
+    def _send_to_on_failure(self, shard: str, batch: list[dict]) -> None:
+        first, last = batch[0]["kinesis"]["sequenceNumber"], batch[-1]["kinesis"]["sequenceNumber"]
+        body = {
+            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self._function}"},
+            "KinesisBatchInfo": {"shardId": shard, "startSequenceNumber": first, "endSequenceNumber": last,
+                                 "batchSize": len(batch), "streamArn": self._arn},
+        }
+        import json
+
+        self._sqs.send_message(QueueUrl=self._on_failure_url, MessageBody=json.dumps(body))
+
+    def lag(self) -> int:
+        return sum(len(p) for p in self._pending.values())
+
+
+class SqsPoller:
+    """The SQS event-source mapping: receive, invoke, delete what succeeded; failures come back."""
+
+    def __init__(self, sqs: Any, queue_url: str, mapping: r.QueueMapping, handler: Callable[[dict, Any], dict],
+                 function: str, retry_delay_s: int = 1):
+        self._sqs, self._url, self._mapping, self._handler = sqs, queue_url, mapping, handler
+        self._function, self._retry_delay = function, retry_delay_s
+        self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.invocations = 0
+
+    def poll(self, max_batches: int = 20) -> int:
+        """Up to `max_batches` batches, as Lambda would run them with concurrency; returns messages done."""
+        done = 0
+        for _ in range(max_batches):
+            moved = self._poll_once()
+            if not moved:
+                break
+            done += moved
+        return done
+
+    def _poll_once(self) -> int:
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url, MaxNumberOfMessages=min(self._mapping.batch_size, 10), AttributeNames=["All"],
+            MessageAttributeNames=["All"], WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        records = [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": self._arn, "awsRegion": REGION,
+        } for m in messages]
+        self.invocations += 1
+        try:
+            response = self._handler({"Records": records}, LocalContext(self._function)) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - the whole batch comes back, as with Lambda
+            logging.getLogger("marketing.local").exception("%s invocation failed", self._function)
+            failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        for m in messages:
+            if m["MessageId"] in failed:  # locally, retry after a short delay instead of the full visibility timeout
+                self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"],
+                                                    VisibilityTimeout=self._retry_delay)
+        return len(done)
+
+
+class Pipeline:
+    """The three handlers wired to their sources, as `cdk deploy` wires them on AWS."""
+
+    def __init__(self, env: dict[str, str], client: Callable[[str], Any]):
+        """`env` is the stack's resource map (from create_stack); `client(service)` makes boto3 clients."""
+        kinesis, sqs = client("kinesis"), client("sqs")
+        queue_url = {q.logical: env[q.env] for q in r.QUEUES}
+        stream_name = {s.logical: env[s.env] for s in r.STREAMS}
+        self.pollers: dict[str, KinesisPoller | SqsPoller] = {}
+        self.busy: dict[str, float] = {}
+        for function in r.FUNCTIONS:
+            handler = load_handler(function, env)
+            source = function.source
+            if isinstance(source, r.StreamMapping):
+                self.pollers[function.logical] = KinesisPoller(
+                    kinesis, sqs, stream_name[source.stream], source, handler, function.logical,
+                    queue_url[source.on_failure_queue])
+            elif isinstance(source, r.QueueMapping):
+                self.pollers[function.logical] = SqsPoller(sqs, queue_url[source.queue], source, handler, function.logical)
+
+    def step(self) -> int:
+        moved = 0
+        for name, poller in self.pollers.items():
+            started = time.perf_counter()
+            moved += poller.poll()
+            self.busy[name] = self.busy.get(name, 0.0) + time.perf_counter() - started
+        return moved
+
+    def drain(self, idle_rounds: int = 3, timeout_s: float = 600, progress: Callable[[int], None] | None = None) -> int:
+        """Poll until nothing moves for `idle_rounds` rounds; returns records completed."""
+        total, idle, deadline = 0, 0, time.monotonic() + timeout_s
+        while idle < idle_rounds and time.monotonic() < deadline:
+            moved = self.step()
+            total += moved
+            if progress and moved:
+                progress(moved)
+            idle = 0 if moved else idle + 1
+            if not moved:
+                time.sleep(0.2)
+        return total

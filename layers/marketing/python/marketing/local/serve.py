@@ -1,0 +1,46 @@
+"""`marketing local up` runs this in the background: the emulator, every resource, and the pollers.
+
+Writes its address and resource names to .marketing/local.json; stops on SIGTERM (`local down`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from marketing.adapters.aws import DynamoCampaignStore
+from marketing.domain.catalog import EventCatalog
+from marketing.local.demo import load_campaigns
+from marketing.local.runtime import Emulator, Pipeline, repo_path
+
+
+def main(state_file: str) -> None:
+    emulator = Emulator()
+    env = emulator.create()
+    catalog = EventCatalog.from_file(repo_path("events", "catalog.yaml"))
+    store = DynamoCampaignStore(emulator.client("dynamodb"), env["CAMPAIGNS_TABLE"], catalog)
+    for campaign in load_campaigns(catalog):
+        store.put_campaign(campaign)
+    pipeline = Pipeline(emulator.env, emulator.client)
+    running = True
+
+    def stop(*_: object) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    Path(state_file).write_text(json.dumps({"endpoint": emulator.endpoint, "pid": os.getpid(), "env": env,
+                                            "started_at": time.time()}, indent=2))
+    while running:
+        if not pipeline.step():
+            time.sleep(0.3)
+    emulator.stop()
+    Path(state_file).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

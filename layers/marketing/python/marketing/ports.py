@@ -1,0 +1,88 @@
+"""The small interfaces the use cases talk through. One AWS adapter and one in-memory fake each.
+
+A port says what the product needs (get profiles, reserve a contact), never how AWS does it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+from marketing.domain.campaigns import Campaign
+from marketing.domain.decisions import Refusal
+from marketing.domain.models import Profile
+
+
+class ProfileStore(Protocol):
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        """Profiles by id; unknown ids are absent. Batched: one read per 100 distinct ids."""
+
+    def put_profiles(self, profiles: Sequence[Profile]) -> None: ...
+
+
+class CampaignStore(Protocol):
+    def live_campaigns(self) -> list[Campaign]:
+        """Every campaign whose status is active (the schedule is checked by the index)."""
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None: ...
+
+    def put_campaign(self, campaign: Campaign, status: str = "active") -> None: ...
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    customer_id: str
+    campaign_id: str
+    event_id: str
+    per_customer: int | None
+    cooldown_s: float | None
+    now: datetime
+
+
+class ContactLedger(Protocol):
+    def reserve(self, request: ContactRequest) -> Refusal | None:
+        """Atomically take one contact for (customer, campaign) or say which limit refuses it.
+
+        Reserving again for the same event_id succeeds without counting twice."""
+
+    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+        """Record a contact as delivered; False if this event's contact was already recorded."""
+
+
+class RecordStream(Protocol):
+    def put(self, records: Sequence[tuple[str, bytes]]) -> list[int]:
+        """Put (partition key, data) records; returns the indexes that failed (to retry)."""
+
+
+class Outbox(Protocol):
+    def send(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        """Send JSON messages; returns the indexes that failed."""
+
+
+class DecisionSink(Protocol):
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append decision records (raises if they cannot be stored)."""
+
+
+class DecisionLog(Protocol):
+    def read(self) -> Iterable[dict[str, Any]]:
+        """Every stored decision row, oldest first (later rows supersede earlier ones by decision_id)."""
+
+
+class SmsSender(Protocol):
+    def send_sms(self, msisdn: str, text: str, sender_id: str | None = None) -> str:
+        """Send one SMS; returns the provider's message id. Raises DeliveryError."""
+
+
+class EmailSender(Protocol):
+    def send_email(self, to: str, subject: str, text: str, html: str | None) -> str: ...
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, permanent: bool):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+Once = Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]
+"""once(payload, work): run work(payload) at most once per payload['event_id']; replays get the first result."""

@@ -1,0 +1,145 @@
+"""Every AWS resource the product uses, described once: names, keys, indexes, queue and mapping settings.
+
+The CDK app (infra/) and the local stack (marketing.local) both build from these definitions, so
+the emulator can never drift from what `cdk deploy` creates. Descriptions only: no boto3, no CDK.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: str = "S"  # S | N
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition: Key
+    sort: Key | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str
+    env: str                      # environment variable carrying the physical name
+    partition: Key
+    sort: Key | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[Index, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stream:
+    logical: str
+    env: str
+    shards: int = 2
+    retention_hours: int = 24
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    env: str
+    visibility_timeout_s: int = 60
+    retention_s: int = 14 * 24 * 3600
+    dead_letter: str | None = None  # logical name of the DLQ
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical: str
+    env: str
+
+
+@dataclass(frozen=True)
+class DeliveryStream:
+    logical: str
+    env: str
+    bucket: str                   # logical name of the destination bucket
+    prefix: str
+    buffer_interval_s: int = 60
+    buffer_size_mb: int = 5
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """A Kinesis event-source mapping as production runs it (SPEC: partial failures, bounded retries)."""
+
+    stream: str
+    batch_size: int = 500
+    max_batching_window_s: int = 1
+    parallelization_factor: int = 2
+    max_retry_attempts: int = 5
+    max_record_age_s: int = 3600
+    bisect_on_error: bool = True
+    on_failure_queue: str = ""
+    starting_position: str = "TRIM_HORIZON"
+
+
+@dataclass(frozen=True)
+class QueueMapping:
+    queue: str
+    batch_size: int = 10
+    max_batching_window_s: int = 0
+    max_concurrency: int = 20
+
+
+@dataclass(frozen=True)
+class Function:
+    logical: str
+    handler_dir: str              # functions/<handler_dir>/handler.py
+    memory_mb: int = 512
+    timeout_s: int = 60
+    source: StreamMapping | QueueMapping | None = None
+    uses: tuple[str, ...] = field(default=())  # logical names of resources it reads/writes
+
+
+PROFILES = Table("profiles", "PROFILES_TABLE", Key("customer_id"))
+CAMPAIGNS = Table("campaigns", "CAMPAIGNS_TABLE", Key("campaign_id"))
+CONTACTS = Table("contacts", "CONTACTS_TABLE", Key("customer_id"), Key("sk"), ttl_attribute="expires_at")
+IDEMPOTENCY = Table("idempotency", "IDEMPOTENCY_TABLE", Key("id"), ttl_attribute="expiration")
+
+CUSTOMER_EVENTS = Stream("customer-events", "CUSTOMER_EVENTS_STREAM")
+ENRICHED_EVENTS = Stream("enriched-events", "ENRICHED_EVENTS_STREAM")
+
+EVENTS_DLQ = Queue("events-dlq", "EVENTS_DLQ_URL")
+ENRICH_FAILURES = Queue("enrich-failures", "ENRICH_FAILURES_URL")
+DECIDE_FAILURES = Queue("decide-failures", "DECIDE_FAILURES_URL")
+DELIVERY_DLQ = Queue("delivery-dlq", "DELIVERY_DLQ_URL")
+DELIVERY = Queue("delivery", "DELIVERY_QUEUE_URL", visibility_timeout_s=120, dead_letter="delivery-dlq")
+
+DECISIONS_BUCKET = Bucket("decisions", "DECISIONS_BUCKET")
+REPORTS_BUCKET = Bucket("reports", "REPORTS_BUCKET")
+DECISIONS_FIREHOSE = DeliveryStream("decisions", "DECISIONS_FIREHOSE", bucket="decisions", prefix="decisions/")
+
+ENRICH = Function(
+    "enrich", "enrich",
+    source=StreamMapping("customer-events", on_failure_queue="enrich-failures"),
+    uses=("profiles", "enriched-events", "events-dlq"),
+)
+DECIDE = Function(
+    "decide", "decide",
+    source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
+    uses=("campaigns", "contacts", "idempotency", "decisions", "delivery"),
+)
+DELIVER = Function(
+    "deliver", "deliver",
+    source=QueueMapping("delivery"),
+    uses=("campaigns", "contacts", "idempotency"),
+)
+
+TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY)
+STREAMS = (CUSTOMER_EVENTS, ENRICHED_EVENTS)
+QUEUES = (EVENTS_DLQ, ENRICH_FAILURES, DECIDE_FAILURES, DELIVERY_DLQ, DELIVERY)  # DLQs before their sources
+BUCKETS = (DECISIONS_BUCKET, REPORTS_BUCKET)
+DELIVERY_STREAMS = (DECISIONS_FIREHOSE,)
+FUNCTIONS = (ENRICH, DECIDE, DELIVER)
+
+
+def physical_name(prefix: str, logical: str) -> str:
+    """The name a resource gets in a deployment (`prefix` is the stack name, `marketing` locally)."""
+    return f"{prefix}-{logical}"

@@ -1,0 +1,115 @@
+"""Each function may do what it needs on what it uses, and nothing else (least privilege)."""
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+import pytest
+
+from infra_helpers import mentions, refers_to
+from marketing import resources
+
+
+def _statements(synth, function_logical: str) -> list[dict]:
+    fn = synth.props(synth.function(function_logical))
+    role_id = fn["Role"]["Fn::GetAtt"][0]
+    role = synth.props(role_id)
+    assert not role.get("ManagedPolicyArns"), f"{function_logical}: no managed policies (least privilege)"
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if any(refers_to(r, role_id) for r in policy["Properties"]["Roles"]):
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    return statements
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def allows(statements: list[dict], action: str, target: str) -> bool:
+    """Whether some statement allows `action` on `target` (a logical id, or '*')."""
+    for s in statements:
+        if not any(fnmatchcase(action, pattern) for pattern in _listed(s["Action"])):
+            continue
+        for resource in _listed(s["Resource"]):
+            if (target == "*" and resource == "*") or (target != "*" and mentions(resource, target)):
+                return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def policy(synth):
+    return {f.logical: _statements(synth, f.logical) for f in resources.FUNCTIONS}
+
+
+READ_TABLE = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
+WRITE_TABLE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+
+def test_enrich(synth, policy):
+    p = policy["enrich"]
+    profiles, contacts = synth.table("profiles"), synth.table("contacts")
+    assert all(allows(p, a, profiles) for a in READ_TABLE)
+    assert not any(allows(p, a, profiles) for a in WRITE_TABLE), "enrich reads profiles, never writes them"
+    for other in ("contacts", "campaigns", "idempotency"):
+        assert not any(allows(p, a, synth.table(other)) for a in READ_TABLE + WRITE_TABLE), other
+    assert not allows(p, "dynamodb:PutItem", contacts)
+    enriched, customer = synth.stream("enriched-events"), synth.stream("customer-events")
+    assert allows(p, "kinesis:PutRecords", enriched) and allows(p, "kinesis:PutRecord", enriched)
+    assert not allows(p, "kinesis:GetRecords", enriched), "enrich does not consume its own output"
+    assert allows(p, "kinesis:GetRecords", customer) and allows(p, "kinesis:GetShardIterator", customer)
+    assert not allows(p, "kinesis:PutRecords", customer)
+    assert allows(p, "sqs:SendMessage", synth.queue("events-dlq"))
+    assert allows(p, "sqs:SendMessage", synth.queue("enrich-failures"))
+    assert not allows(p, "sqs:SendMessage", synth.queue("delivery"))
+    assert not allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions"))
+    assert not allows(p, "sns:Publish", "*")
+
+
+def test_decide(synth, policy):
+    p = policy["decide"]
+    campaigns = synth.table("campaigns")
+    assert allows(p, "dynamodb:GetItem", campaigns) and allows(p, "dynamodb:Query", campaigns)
+    assert not any(allows(p, a, campaigns) for a in WRITE_TABLE), "decide never edits campaigns"
+    for table in ("contacts", "idempotency"):
+        assert all(allows(p, a, synth.table(table)) for a in ("dynamodb:GetItem", "dynamodb:PutItem",
+                                                              "dynamodb:UpdateItem", "dynamodb:DeleteItem")), table
+    assert not any(allows(p, a, synth.table("profiles")) for a in READ_TABLE + WRITE_TABLE)
+    assert allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions"))
+    assert allows(p, "sqs:SendMessage", synth.queue("delivery"))
+    assert allows(p, "sqs:SendMessage", synth.queue("decide-failures"))
+    assert allows(p, "kinesis:GetRecords", synth.stream("enriched-events"))
+    assert not allows(p, "kinesis:PutRecords", synth.stream("enriched-events"))
+    assert not allows(p, "kinesis:GetRecords", synth.stream("customer-events"))
+    assert not allows(p, "sns:Publish", "*") and not allows(p, "ses:SendEmail", "*")
+
+
+def test_deliver(synth, policy):
+    p = policy["deliver"]
+    campaigns, contacts = synth.table("campaigns"), synth.table("contacts")
+    assert allows(p, "dynamodb:GetItem", campaigns)
+    assert not any(allows(p, a, campaigns) for a in WRITE_TABLE)
+    assert allows(p, "dynamodb:PutItem", contacts) and allows(p, "dynamodb:UpdateItem", contacts)
+    assert not allows(p, "dynamodb:GetItem", contacts), "deliver records contacts, it does not read them"
+    assert all(allows(p, a, synth.table("idempotency")) for a in READ_TABLE[:1] + WRITE_TABLE[:3])
+    assert not any(allows(p, a, synth.table("profiles")) for a in READ_TABLE + WRITE_TABLE)
+    delivery = synth.queue("delivery")
+    assert allows(p, "sqs:ReceiveMessage", delivery) and allows(p, "sqs:DeleteMessage", delivery)
+    assert not allows(p, "sqs:SendMessage", delivery)
+    assert allows(p, "sns:Publish", "*")      # direct-to-phone SMS has no resource ARN
+    assert any("ses:SendEmail" in _listed(s["Action"]) and mentions(s["Resource"], "AWS::AccountId")
+               for s in p), "ses:SendEmail is scoped to this account's identities"
+    assert not allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions"))
+
+
+def test_wildcards_only_where_aws_requires_them(policy):
+    for logical, statements in policy.items():
+        for s in statements:
+            actions = _listed(s["Action"])
+            assert "*" not in actions and not any(a.endswith(":*") for a in actions), (logical, actions)
+            if "*" in _listed(s["Resource"]):
+                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sns:Publish"}, \
+                    (logical, actions)
+            kms = [a for a in actions if a.startswith("kms:")]
+            if kms:
+                assert _listed(s["Resource"]) != ["*"], (logical, "KMS only on the stack's key")
