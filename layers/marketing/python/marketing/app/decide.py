@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 
 from marketing.app.batch import KINESIS, BatchOutcome, process
 from marketing.app.campaign_cache import CampaignCache
-from marketing.domain.decisions import Candidate, Verdict, arbitrate, decision_id, record_rows, screen
+from marketing.domain.decisions import Candidate, Verdict, all_verdicts, arbitrate, decision_id, record_rows, screen
 from marketing.domain.models import Channel, CustomerEvent, Outcome, Profile, Reason
 from marketing.ports import ContactLedger, ContactRequest, DecisionSink, Once, Outbox
 
@@ -59,7 +59,7 @@ class Decide:
                     offers.append(self._offer(event, profile, result, decided_at))
                     offer_ids.append(record.kinesis.sequence_number)
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            rows.extend(record_rows(event, verdicts, decided_at, latency_ms))
+            rows.extend(record_rows(event, all_verdicts(screening.rejected, verdicts), decided_at, latency_ms))
             outcome.count("events")
 
         outcome.failures += process(records, KINESIS, handle)

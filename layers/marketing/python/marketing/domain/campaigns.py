@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -90,7 +91,7 @@ class ChannelSpec(_Strict):
             raise ValueError("each channel entry names exactly one of sms, app_push, email")
         return self
 
-    @property
+    @cached_property
     def channel(self) -> Channel:
         return next(c for c in Channel if getattr(self, c.value) is not None)
 
@@ -142,6 +143,10 @@ class Campaign(_Strict):
     @property
     def conversion_rule(self) -> Node:
         return self._conversion_where
+
+    @cached_property
+    def channel_order(self) -> tuple[Channel, ...]:
+        return tuple(c.channel for c in self.channels)
 
     def channel_spec(self, channel: Channel) -> ChannelSpec | None:
         return next((c for c in self.channels if c.channel == channel), None)

@@ -33,7 +33,7 @@ def reachable_channels(campaign: Campaign, profile: Profile, available: frozense
         Channel.EMAIL: consents.email and bool(profile.email),
         Channel.APP_PUSH: consents.app_push,
     }
-    channels = [c.channel for c in campaign.channels if c.channel in available and reachable[c.channel]]
+    channels = [c for c in campaign.channel_order if c in available and reachable[c]]
     if profile.channel_preference:
         rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
         channels.sort(key=lambda ch: rank.get(ch, len(rank)))
@@ -48,8 +48,12 @@ class Candidate:
 
 @dataclass(slots=True)
 class Screening:
-    """What the pure checks decided, and the candidates left for arbitration, in arbitration order."""
+    """What the pure checks decided, and the candidates left for arbitration, in arbitration order.
 
+    Audience rejections stay as the matcher produced them (campaign, failing path) and become
+    `not_eligible` records only when written: an event can be judged against thousands."""
+
+    rejected: list[tuple[Campaign, str]] = field(default_factory=list)  # audience said no: not_eligible
     verdicts: list[Verdict] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
 
@@ -61,10 +65,10 @@ def screen(
     now: datetime,
     available: frozenset[Channel] = frozenset(Channel),
 ) -> Screening:
-    out = Screening()
+    out = Screening(rejected=match.rejected)
+    if not match.eligible:
+        return out
     verdicts = out.verdicts
-    not_eligible, audience = Outcome.NOT_ELIGIBLE, Reason.AUDIENCE
-    verdicts.extend([(c.id, not_eligible, audience, None, path) for c, path in match.rejected])
     age = now - event.occurred_at
     consents = profile.consents
     for campaign in sorted(match.eligible, key=arbitration_key):
@@ -119,6 +123,12 @@ def decision_id(event_id: str, campaign_id: str) -> str:
     return f"{event_id}:{campaign_id}"
 
 
+def all_verdicts(rejected: Iterable[tuple[Campaign, str]], verdicts: Iterable[Verdict]) -> list[Verdict]:
+    out: list[Verdict] = [(c.id, Outcome.NOT_ELIGIBLE, Reason.AUDIENCE, None, path) for c, path in rejected]
+    out.extend(verdicts)
+    return out
+
+
 def to_records(
     event: CustomerEvent, verdicts: Iterable[Verdict], decided_at: datetime, latency_ms: float
 ) -> list[DecisionRecord]:
@@ -150,9 +160,9 @@ def record_rows(
             "event_id": eid,
             "customer_id": cust,
             "campaign_id": cid,
-            "outcome": outcome.value,
-            "reason": reason.value if reason else None,
-            "channel": channel.value if channel else None,
+            "outcome": outcome,  # StrEnum members are str: they serialise as their value
+            "reason": reason,
+            "channel": channel,
             "decided_at": decided_at,
             "latency_ms": latency_ms,
             "detail": detail,

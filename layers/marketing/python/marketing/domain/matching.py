@@ -37,7 +37,7 @@ _SEQ = frozenset({tuple, str})
 
 # A rejected campaign and the text of the test that rejected it.
 Rejection = tuple[Campaign, str]
-GroupFn = Callable[[dict, dict, dict, float, Callable, Callable], None]
+GroupFn = Callable[[dict, dict, dict, float, Callable], list]
 
 
 @dataclass(slots=True)
@@ -141,11 +141,19 @@ class _Compiler:
 
 
 def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
-    """One function for a bucket: entries are (campaign, remaining where-tests)."""
+    """One function for a bucket: entries are (campaign, remaining where-tests).
+
+    It returns one item per campaign: the prebuilt (campaign, reason) of the first false audience
+    test, or a falsy value when the campaign is eligible (reported through `ok`) or not triggered.
+    Constants are bound as default arguments, so the hot path reads only fast locals.
+    """
     comp = _Compiler()
+    # Read a path once up front only when it is the first test of several campaigns (first tests
+    # always run); later tests mostly never run thanks to short-circuiting, so they read inline.
     uses: dict[tuple[str, str], int] = defaultdict(int)
     for campaign, where in entries:
-        for node in (*where, campaign.audience_rule):
+        first = where[:1] or sorted(conjuncts(campaign.audience_rule), key=_rank)[:1]
+        for node in first:
             for p in paths(node):
                 uses[(p.source, p.key)] += 1
     body = ["    ag = a.get; fg = f.get; tg = t.get"]
@@ -154,23 +162,25 @@ def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
             name = f"v{len(comp.hoisted)}"
             comp.hoisted[(source, key)] = name
             body.append(f"    {name} = {source}g({key!r}, M)")
+    items = []
     for campaign, where in entries:
-        indent = "    "
+        tests = [t for t in sorted(conjuncts(campaign.audience_rule), key=_rank) if not (isinstance(t, AllOf) and not t.parts)]
+        verdict = f"ok({comp.const(campaign)})"
+        for node in reversed(tests):
+            verdict = f"{comp.const((campaign, describe(node)))} if not {comp.expr(node)} else {verdict}"
         if where:
-            body.append(f"    if {' and '.join(comp.expr(w) for w in where)}:")
-            indent = "        "
-        tests = sorted(conjuncts(campaign.audience_rule), key=_rank)
-        tests = [t for t in tests if not (isinstance(t, AllOf) and not t.parts)]
-        keyword = "if"
-        for node in tests:
-            reason = comp.const((campaign, describe(node)))
-            body.append(f"{indent}{keyword} not {comp.expr(node)}: ne({reason})")
-            keyword = "elif"
-        target = comp.const(campaign)
-        body.append(f"{indent}else: ok({target})" if tests else f"{indent}ok({target})")
-    source = "def group(a, f, t, now, ok, ne):\n" + "\n".join(body) + "\n"
-    exec(compile(source, "<campaign-group>", "exec"), comp.namespace)  # noqa: S102 - names and literals only
-    return comp.namespace["group"]
+            verdict = f"({' and '.join(comp.expr(w) for w in where)}) and ({verdict})"
+        items.append(f"        ({verdict}),")
+    body.append("    return [")
+    body.extend(items)
+    body.append("    ]")
+    # constants become closure cells of a factory: fast to read, and free to pass on each call
+    constants = ", ".join(name for name in comp.namespace if not name.startswith("__"))
+    source = (f"def make({constants}):\n    def group(a, f, t, now, ok):\n"
+              + "\n".join("    " + line for line in body) + "\n    return group\n")
+    scope: dict[str, Any] = {}
+    exec(compile(source, "<campaign-group>", "exec"), scope)  # noqa: S102 - names and literals only
+    return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
 
 
 def _index_key(campaign: Campaign) -> tuple[str, Test | None, tuple[Node, ...]]:
@@ -231,9 +241,8 @@ class CampaignIndex:
         index = self._types.get(event_type)
         if index is None:
             return result
-        ok, ne = result.eligible.append, result.rejected.append
-        if index.always is not None:
-            index.always(attrs, fields, tags, now, ok, ne)
+        ok = result.eligible.append
+        verdicts = index.always(attrs, fields, tags, now, ok) if index.always is not None else []
         for attr, table in index.by_attr:
             value = attrs.get(attr, MISSING)
             try:
@@ -241,7 +250,8 @@ class CampaignIndex:
             except TypeError:  # an unhashable attribute value matches no equality test
                 group = None
             if group is not None:  # a campaign sits under one attribute, so it is visited at most once
-                group(attrs, fields, tags, now, ok, ne)
+                verdicts += group(attrs, fields, tags, now, ok)
+        result.rejected = list(filter(None, verdicts))
         return result
 
 
