@@ -34,3 +34,8 @@ def aws():
 @pytest.fixture
 def world(aws) -> World:
     return World()
+
+
+def pytest_configure(config):
+    # Powertools says so on every invocation when metrics are disabled, as they are locally
+    config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")

@@ -140,7 +140,12 @@ class _Compiler:
         return "(" + joiner.join(self.expr(p) for p in node.parts) + ")"
 
 
-def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
+def _audience_tests(campaign: Campaign) -> list[Node]:
+    return [t for t in sorted(conjuncts(campaign.audience_rule), key=_rank) if not (isinstance(t, AllOf) and not t.parts)]
+
+
+def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]], tests_of: Callable[[Campaign], list[Node]] = _audience_tests,
+                   prefix: list | None = None) -> GroupFn:
     """One function for a bucket: entries are (campaign, remaining where-tests).
 
     It returns one item per campaign: the prebuilt (campaign, reason) of the first false audience
@@ -152,7 +157,7 @@ def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
     # always run); later tests mostly never run thanks to short-circuiting, so they read inline.
     uses: dict[tuple[str, str], int] = defaultdict(int)
     for campaign, where in entries:
-        first = where[:1] or sorted(conjuncts(campaign.audience_rule), key=_rank)[:1]
+        first = where[:1] or tests_of(campaign)[:1]
         for node in first:
             for p in paths(node):
                 uses[(p.source, p.key)] += 1
@@ -164,14 +169,14 @@ def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
             body.append(f"    {name} = {source}g({key!r}, M)")
     items = []
     for campaign, where in entries:
-        tests = [t for t in sorted(conjuncts(campaign.audience_rule), key=_rank) if not (isinstance(t, AllOf) and not t.parts)]
+        tests = tests_of(campaign)
         verdict = f"ok({comp.const(campaign)})"
         for node in reversed(tests):
             verdict = f"{comp.const((campaign, describe(node)))} if not {comp.expr(node)} else {verdict}"
         if where:
             verdict = f"({' and '.join(comp.expr(w) for w in where)}) and ({verdict})"
         items.append(f"        ({verdict}),")
-    body.append("    return [")
+    body.append(f"    return {comp.const(prefix)} + [" if prefix else "    return [")
     body.extend(items)
     body.append("    ]")
     # constants become closure cells of a factory: fast to read, and free to pass on each call
@@ -180,6 +185,67 @@ def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn:
               + "\n".join("    " + line for line in body) + "\n    return group\n")
     scope: dict[str, Any] = {}
     exec(compile(source, "<campaign-group>", "exec"), scope)  # noqa: S102 - names and literals only
+    return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
+
+
+INDEX_MIN_SHARED = 3  # campaigns sharing an access path before indexing them pays off
+
+
+def _access_tests(campaign: Campaign) -> list[Test]:
+    return [t for t in conjuncts(campaign.audience_rule)
+            if isinstance(t, Test) and t.op in ("eq", "in") and t.path.source in (FIELD, TAG)]
+
+
+def _compile_partitioned(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn | None:
+    """Large buckets: campaigns are indexed by the value of one equality/`in` audience test (the
+    path most campaigns share). Per event, one dict lookup per shared path yields the prebuilt
+    rejections of every campaign that test refuses and a compiled function for those it admits,
+    so the cost follows the campaigns that can still match, not all live ones."""
+    if not entries:
+        return None
+    shared: dict[tuple[str, str], int] = defaultdict(int)
+    for campaign, where in entries:
+        if not where:
+            for test in _access_tests(campaign):
+                shared[(test.path.source, test.path.key)] += 1
+    chosen: dict[tuple[str, str], list[tuple[Campaign, Test]]] = defaultdict(list)
+    residual: list[tuple[Campaign, tuple[Node, ...]]] = []
+    for campaign, where in entries:
+        options = [] if where else _access_tests(campaign)
+        best = max(options, key=lambda t: shared[(t.path.source, t.path.key)], default=None)
+        if best is None or shared[(best.path.source, best.path.key)] < INDEX_MIN_SHARED:
+            residual.append((campaign, where))
+        else:
+            chosen[(best.path.source, best.path.key)].append((campaign, best))
+    for path, members in list(chosen.items()):
+        if len(members) < INDEX_MIN_SHARED:  # others took the shared path's campaigns; too few left
+            residual.extend((c, ()) for c, _ in members)
+            del chosen[path]
+    if not chosen:
+        return _compile_group(residual)
+    comp = _Compiler()
+    body = ["    fg = f.get; tg = t.get",
+            f"    out = {comp.const(_compile_group(residual))}(a, f, t, now, ok)" if residual else "    out = []"]
+    for (source, key), members in chosen.items():
+        access = {c.id: test for c, test in members}
+        rest = lambda c: [t for t in _audience_tests(c) if t is not access[c.id]]  # noqa: E731
+        values: set[Any] = set()
+        for _, test in members:
+            values.update(test.operand if test.op == "in" else (test.operand,))
+        table = {}
+        for value in values:
+            admits = {c.id for c, t in members if (value in t.operand if t.op == "in" else value == t.operand)}
+            refused = [(c, describe(t)) for c, t in members if c.id not in admits]
+            table[value] = _compile_group([(c, ()) for c, _ in members if c.id in admits], rest, refused)
+        everyone = [(c, describe(t)) for c, t in members]
+        body.append(f"    e = {comp.const(table)}.get({source}g({key!r}, M))")
+        body.append(f"    out += {comp.const(everyone)} if e is None else e(a, f, t, now, ok)")
+    body.append("    return out")
+    constants = ", ".join(name for name in comp.namespace if not name.startswith("__"))
+    source = (f"def make({constants}):\n    def group(a, f, t, now, ok):\n"
+              + "\n".join("    " + line for line in body) + "\n    return group\n")
+    scope: dict[str, Any] = {}
+    exec(compile(source, "<campaign-index>", "exec"), scope)  # noqa: S102 - names and literals only
     return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
 
 
@@ -207,7 +273,7 @@ class _TypeIndex:
             values = test.operand if test.op == "in" else (test.operand,)
             for value in values:
                 buckets[attr][value].append((campaign, rest))
-        self.always: GroupFn | None = _compile_group(always) if always else None
+        self.always: GroupFn | None = _compile_partitioned(always)
         self.by_attr: list[tuple[str, dict[Any, GroupFn]]] = [
             (attr, {value: _compile_group(entries) for value, entries in table.items()})
             for attr, table in buckets.items()

@@ -97,9 +97,11 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
 
         people = synthetic.make_profiles(profiles, repo_path("events", "tags.yaml"), seed=seed)
         profile_store = DynamoProfileStore(emulator.client("dynamodb"), env["PROFILES_TABLE"])
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=console, transient=False)
-        with progress:
+        def progress_bar() -> Progress:
+            return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console)
+
+        with progress_bar() as progress:
             task = progress.add_task("Loading profiles", total=len(people))
             for start in range(0, len(people), 1000):
                 chunk = [Profile.model_validate(p) for p in people[start:start + 1000]]
@@ -111,7 +113,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         pipeline = Pipeline(emulator.env, emulator.client)
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
         ids = [p["customer_id"] for p in people]
-        with progress:
+        with progress_bar() as progress:
             publish = progress.add_task("Publishing events", total=events)
             process = progress.add_task("Handler records done", total=None)
             for number, start in enumerate(range(0, events, wave)):

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,8 @@ def handler_env(stack_env: dict[str, str], function: r.Function) -> dict[str, st
 
 def load_handler(function: r.Function, env: dict[str, str]) -> Callable[[dict, Any], dict]:
     """Import functions/<dir>/handler.py as a fresh module (a cold start) with its environment set."""
+    # metrics are disabled locally, so Powertools' "no metrics to publish" warning is noise here
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.environ.update(handler_env(env, function))
     path = repo_path("functions", function.handler_dir, "handler.py")
     name = f"local_handler_{function.logical}_{uuid.uuid4().hex[:6]}"

@@ -1,0 +1,49 @@
+"""Bad input never stops a shard (SPEC 4.1): each malformed record lands on the events DLQ with its
+reason and its original data, and the valid records around it in the same batch are processed.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from marketing.domain.models import DeadLetterReason
+from world import a_campaign, a_profile, an_event
+
+LI_LEI = "8613800000001"
+
+
+def _without(event: dict, field: str) -> dict:
+    return {k: v for k, v in event.items() if k != field}
+
+
+BAD_RECORDS = {
+    DeadLetterReason.NOT_JSON: lambda: b"{\"event_id\": \"evt-broken\", \"event_type\": ",
+    DeadLetterReason.UNKNOWN_EVENT_TYPE: lambda: an_event("location.teleport", customer=LI_LEI),
+    DeadLetterReason.MISSING_FIELD: lambda: _without(an_event(customer=LI_LEI), "occurred_at"),
+    DeadLetterReason.INVALID_ATTRIBUTE: lambda: an_event(customer=LI_LEI, area=None, area_id=3),
+    DeadLetterReason.IN_FUTURE: lambda: an_event(customer=LI_LEI, age=-timedelta(hours=1)),
+    DeadLetterReason.TOO_OLD: lambda: an_event(customer=LI_LEI, age=timedelta(hours=25)),
+    DeadLetterReason.UNKNOWN_CUSTOMER: lambda: an_event(customer="8613899999999"),
+}
+
+
+@pytest.mark.parametrize("reason", list(BAD_RECORDS), ids=str)
+def test_a_bad_record_is_dead_lettered_with_its_reason_and_its_batch_goes_on(world, reason):
+    world.add_campaigns(a_campaign("roam-offer", text="{name}：漫游包"))
+    world.add_profiles(a_profile(LI_LEI, name="李雷"))
+    bad = BAD_RECORDS[reason]()
+    before, after = an_event(customer=LI_LEI), an_event(customer=LI_LEI)
+
+    # one PutRecords call, one partition key: the three records share a shard and so a batch
+    world.publish(before, bad, after, partition_key=LI_LEI)
+    world.run()
+
+    letters = world.dead_letters()
+    assert [letter["reason"] for letter in letters] == [reason]
+    sent_data = bad if isinstance(bad, bytes) else json.dumps(bad, ensure_ascii=False).encode()
+    assert letters[0]["data"].encode() == sent_data  # enough to inspect and replay it
+    assert letters[0]["message"]
+    assert world.sms() == [(f"+{LI_LEI}", "李雷：漫游包")] * 2
+    assert world.messages_on("ENRICH_FAILURES_URL") == 0

@@ -1,0 +1,36 @@
+"""`marketing campaign validate FILE` (SPEC 4.6): exit 0 when valid; otherwise exit 1 with every
+error printed next to its path in the file.
+"""
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from marketing.cli import app
+from marketing.local.runtime import repo_path
+
+INVALID = repo_path("events", "campaigns", "invalid", "three-mistakes.yaml")
+
+
+def validate(path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["campaign", "validate", str(path)], env={"COLUMNS": "200"})
+    output = result.stdout + (result.stderr or "")
+    return result.exit_code, re.sub(r"\s+", " ", output)  # rich may wrap long lines
+
+
+def test_an_invalid_campaign_exits_1_and_prints_all_three_errors_with_their_paths():
+    code, output = validate(INVALID)
+
+    assert code == 1, output
+    assert "3 error(s)" in output
+    assert re.search(r"limits\.cooldown: .*30 days", output), output
+    assert re.search(r"trigger\.event: unknown event type 'location\.enter_airport'", output), output
+    assert re.search(r"audience\.any\[1\]\.tags\.intl_calls_90d: .*gtee", output), output
+
+
+def test_a_valid_sample_campaign_exits_0():
+    code, output = validate(repo_path("events", "campaigns", "airport-intl-roaming.yaml"))
+
+    assert code == 0, output
+    assert "airport-intl-roaming" in output and "valid" in output
