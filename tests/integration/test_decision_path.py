@@ -39,6 +39,7 @@ def test_the_same_event_id_twice_in_one_batch_contacts_once(world):
 
     assert len(world.sms()) == 1
     assert len(world.contacts(LI_LEI)) == 1
+    assert world.contacts_counted(LI_LEI, "roam-offer") == 1
     assert world.decision(event, "roam-offer")["outcome"] == Outcome.SENT
 
 
@@ -55,6 +56,7 @@ def test_a_redelivery_in_a_later_batch_after_the_first_was_processed_contacts_on
 
     assert len(world.sms()) == 1
     assert len(world.contacts(LI_LEI)) == 1
+    assert world.contacts_counted(LI_LEI, "roam-offer") == 1
     assert world.decision(event, "roam-offer")["outcome"] == Outcome.SENT  # the replay repeats, never contradicts
 
 

@@ -189,4 +189,11 @@ class World:
         return sum(int(v) for v in attributes.values())
 
     def contacts(self, customer: str) -> list[dict[str, Any]]:
+        """The delivered contacts recorded for a customer."""
         return self.ledger.contacts(customer)
+
+    def contacts_counted(self, customer: str, campaign_id: str) -> int:
+        """The (customer, campaign) contact counter the caps are checked against."""
+        item = self.client("dynamodb").get_item(TableName=self.env["CONTACTS_TABLE"], Key={
+            "customer_id": {"S": customer}, "sk": {"S": f"campaign#{campaign_id}"}}).get("Item")
+        return int(item["n"]["N"]) if item else 0
