@@ -187,6 +187,24 @@ def test_no_sms_consent_and_no_email_address_leaves_no_channel(world):
     assert (record["outcome"], record["reason"]) == (Outcome.SUPPRESSED, Reason.NO_CHANNEL)
 
 
+def test_a_customer_who_prefers_email_gets_the_offer_by_email(world):
+    world.add_campaigns(a_campaign("roam-offer", channels=[
+        {"sms": {"text": "{name}您好，漫游包{offer_value}元"}},
+        {"email": {"subject": "{name}：漫游包{offer_value}元", "text": "{name}您好", "html": "<p>{name}您好</p>"}},
+    ]))
+    world.add_profiles(a_profile(LI_LEI, name="李雷", email="li.lei@example.com", channel_preference=["email", "sms"]))
+    event = an_event(customer=LI_LEI)
+
+    world.publish(event)
+    world.run()
+
+    assert world.sms() == []
+    [email] = world.emails()
+    assert (email.destinations["ToAddresses"], email.subject) == (["li.lei@example.com"], "李雷：漫游包30元")
+    record = world.decision(event, "roam-offer")
+    assert (record["outcome"], record["channel"]) == (Outcome.SENT, Channel.EMAIL)
+
+
 def test_a_template_field_the_profile_lacks_fails_that_offer_once(world):
     world.add_campaigns(a_campaign("roam-offer", text="{name}您好，漫游包{offer_value}元"))
     world.add_profiles(a_profile(LI_LEI, name=None))

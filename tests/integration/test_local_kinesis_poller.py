@@ -4,8 +4,10 @@ to the on-failure queue. A fake handler stands in for a function: this is the lo
 """
 from __future__ import annotations
 
+import base64
 import json
 
+import boto3
 import pytest
 
 from marketing import resources as r
@@ -22,8 +24,6 @@ class FakeFunction:
         self.invocations: list[list[bytes]] = []
 
     def __call__(self, event: dict, context: object) -> dict:
-        import base64
-
         records = event["Records"]
         self.invocations.append([base64.b64decode(rec["kinesis"]["data"]) for rec in records])
         failing = self.times is None or len(self.invocations) <= self.times
@@ -34,8 +34,6 @@ class FakeFunction:
 
 @pytest.fixture
 def stream(aws):
-    import boto3
-
     kinesis, sqs = boto3.client("kinesis"), boto3.client("sqs")
     kinesis.create_stream(StreamName="orders", ShardCount=1)
     on_failure = sqs.create_queue(QueueName="orders-failures")["QueueUrl"]
@@ -77,8 +75,6 @@ def test_a_reported_failure_is_retried_from_that_record_only(stream):
 def test_a_record_failing_beyond_the_retries_goes_to_the_on_failure_queue_and_the_shard_moves_on(stream):
     function = FakeFunction(fail={b"r3"})
     poller = poller_for(stream, function)
-    kinesis, _, _ = stream
-    sequence = {}
     put(stream, *RECORDS)
 
     poller.poll()
@@ -89,10 +85,11 @@ def test_a_record_failing_beyond_the_retries_goes_to_the_on_failure_queue_and_th
     [message] = on_failure_messages(stream)
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     info = message["KinesisBatchInfo"]
+    kinesis, _, _ = stream
     shard = kinesis.list_shards(StreamName="orders")["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(StreamName="orders", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    for rec in kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]:
-        sequence[rec["Data"]] = rec["SequenceNumber"]
+    sequence = {rec["Data"]: rec["SequenceNumber"]
+                for rec in kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]}
     assert (info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
         shard, sequence[b"r3"], sequence[b"r5"], 3)
 

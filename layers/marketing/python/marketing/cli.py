@@ -21,6 +21,7 @@ from rich.table import Table
 
 from marketing.domain.campaigns import load_campaign_file
 from marketing.domain.catalog import EventCatalog
+from marketing.domain.decisions import current_records
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-time event marketing: demo, local stack, campaigns, decisions.")
 campaign_app = typer.Typer(no_args_is_help=True, help="Campaign definitions and their workflow.")
@@ -28,7 +29,7 @@ local_app = typer.Typer(no_args_is_help=True, help="The embedded local stack (mo
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(local_app, name="local")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error line stays one line, also in pipes
 
 STATE_DIR = Path(".marketing")
 STATE_FILE = STATE_DIR / "local.json"
@@ -195,12 +196,11 @@ def decisions(
     from marketing.adapters.aws import S3DecisionLog
 
     target = resolve_target(stack)
-    rows: dict[str, dict[str, Any]] = {}
-    for row in S3DecisionLog(target.client("s3"), target.env["DECISIONS_BUCKET"]).read():
-        if (campaign and row["campaign_id"] != campaign) or (customer and row["customer_id"] != customer) \
-                or (event and row["event_id"] != event):
-            continue
-        rows[row["decision_id"]] = row
+    rows = current_records(
+        row for row in S3DecisionLog(target.client("s3"), target.env["DECISIONS_BUCKET"]).read()
+        if not ((campaign and row["campaign_id"] != campaign) or (customer and row["customer_id"] != customer)
+                or (event and row["event_id"] != event))
+    )
     if as_json:
         for row in rows.values():
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -66,7 +66,7 @@ class DecisionSink(Protocol):
 
 class DecisionLog(Protocol):
     def read(self) -> Iterable[dict[str, Any]]:
-        """Every stored decision row, oldest first (later rows supersede earlier ones by decision_id)."""
+        """Every stored decision row (in no particular order; `decisions.current_records` picks the verdict that stands)."""
 
 
 class SmsSender(Protocol):

@@ -169,3 +169,17 @@ def record_rows(
         }
         for cid, outcome, reason, channel, detail in verdicts
     ]
+
+
+_STAGE = {Outcome.FAILED.value: 1}  # delivery's verdict on a decision comes after decide's
+
+
+def current_records(rows: Iterable[dict]) -> dict[str, dict]:
+    """The verdict that stands for each decision_id: the latest by `decided_at`; at the same instant
+    a delivery failure supersedes the decision to send (storage order is not time order)."""
+    current: dict[str, dict] = {}
+    for row in rows:
+        held = current.get(row["decision_id"])
+        if held is None or (row["decided_at"], _STAGE.get(row["outcome"], 0)) >= (held["decided_at"], _STAGE.get(held["outcome"], 0)):
+            current[row["decision_id"]] = row
+    return current

@@ -26,6 +26,7 @@ from rich.table import Table
 from marketing.adapters.aws import DynamoCampaignStore, DynamoProfileStore, KinesisRecordStream, S3DecisionLog
 from marketing.domain.campaigns import Campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
+from marketing.domain.decisions import current_records
 from marketing.domain.models import Profile
 from marketing.local import synthetic
 from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
@@ -136,9 +137,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         letters = _drain_queue(sqs, env["EVENTS_DLQ_URL"])
         result.dead_lettered = dict(Counter(letter["reason"] for letter in letters))
 
-        rows: dict[str, dict[str, Any]] = {}
-        for row in S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read():
-            rows[row["decision_id"]] = row  # later rows (e.g. a failed delivery) supersede
+        rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
         outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         reasons: Counter[str] = Counter()
         latency_by_event: dict[str, float] = {}
