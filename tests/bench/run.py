@@ -47,14 +47,14 @@ class EventDecisions:
     (each becomes a not_eligible row) plus the other verdicts. `rows()` is what the sink writes."""
 
     event: CustomerEvent
-    rejected: list
+    audience: object  # marketing.domain.matching.Match: its rejections, as the matcher holds them
     verdicts: list
 
     def __len__(self) -> int:
-        return len(self.rejected) + len(self.verdicts)
+        return self.audience.rejected_count() + len(self.verdicts)
 
     def rows(self) -> list[dict]:
-        return record_rows(self.event, all_verdicts(self.rejected, self.verdicts), "2026-11-01T00:00:00+00:00", 0.0)
+        return record_rows(self.event, all_verdicts(self.audience.rejected, self.verdicts), "2026-11-01T00:00:00+00:00", 0.0)
 
 
 class Core:
@@ -77,7 +77,7 @@ class Core:
                                                           limits.per_customer, None, self.now))
             _, arbitrated = arbitrate(screening.candidates, reserve)
             verdicts = verdicts + arbitrated
-        return EventDecisions(event, screening.rejected, verdicts)
+        return EventDecisions(event, screening.audience, verdicts)
 
 
 def rate(n: int, seconds: float) -> float:

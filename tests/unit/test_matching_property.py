@@ -201,6 +201,59 @@ def test_every_operator_on_every_kind_of_value_agrees_with_the_reference(scenari
     assert sorted(c.id for c, _ in match.rejected) == sorted(rejected)
 
 
+SHARED_PATHS = ["status", "consents.marketing", "tags.t0", "tags.t1", "tags.t2"]
+SHARED_VALUES = ["gold", "silver", "basic", "active", "suspended", True, False, 1, 0]
+
+
+@st.composite
+def a_crowded_bucket(draw):
+    """Many campaigns on one event type whose audiences share equality/`in` tests on a few paths:
+    the shape for which the index partitions a bucket by audience value, level under level."""
+    definitions = []
+    for i in range(draw(st.integers(3, 30))):
+        audience = {}
+        for path in draw(st.lists(st.sampled_from(SHARED_PATHS), min_size=1, max_size=4, unique=True)):
+            kind = draw(st.integers(0, 5))
+            if kind <= 2:
+                audience[path] = draw(st.sampled_from(SHARED_VALUES))
+            elif kind <= 4:
+                audience[path] = {"in": draw(st.lists(st.sampled_from(SHARED_VALUES), min_size=1, max_size=3))}
+            else:
+                audience[path] = draw(a_test())
+        if draw(st.integers(0, 4)) == 0:
+            audience["tags.t3"] = draw(a_test())
+        if draw(st.integers(0, 4)) == 0:
+            audience["any"] = draw(st.lists(a_condition(SHARED_PATHS + TAGS, depth=1, min_size=1), min_size=1, max_size=2))
+        where = {"platform": draw(st.sampled_from(["ios", "android"]))} if draw(st.integers(0, 5)) == 0 else {}
+        definitions.append(a_definition(id=f"c{i:02d}", trigger={"event": "app.login", "where": where},
+                                        audience=audience))
+    profiles = []
+    for _ in range(draw(st.integers(1, 4))):
+        tags = {f"t{i}": draw(st.sampled_from(SHARED_VALUES + TAG_VALUES[:4])) for i in range(4) if draw(st.integers(0, 4)) > 0}
+        profiles.append(Profile.model_validate({
+            "customer_id": "8613800000001", "status": draw(st.sampled_from(["active", "suspended"])),
+            "consents": {"marketing": draw(st.booleans())}, "tags": tags,
+        }))
+    return definitions, profiles
+
+
+@settings(max_examples=150)
+@given(a_crowded_bucket(), st.sampled_from(["ios", "android"]))
+def test_a_crowded_bucket_partitioned_by_audience_values_agrees_with_the_reference(scenario, platform):
+    definitions, profiles = scenario
+    index = CampaignIndex(_load(definitions), NOW)
+    event = CATALOG.parse(an_event_record("app.login", platform=platform), NOW)
+    for profile in profiles:
+        match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, NOW.timestamp())
+        eligible, rejected = _naive(definitions, event, profile)
+        assert sorted(c.id for c in match.eligible) == sorted(eligible)
+        assert sorted(c.id for c, _ in match.rejected) == sorted(rejected)
+        values = sources(event.attributes, profile.fields(), profile.tags)
+        for campaign, reason in match.rejected:
+            named = [node for node in conjuncts(campaign.audience_rule) if describe(node) == reason]
+            assert any(not evaluate(node, values, NOW.timestamp()) for node in named), (campaign.id, reason)
+
+
 @settings(max_examples=200)
 @given(a_scenario())
 def test_a_rejection_names_an_audience_test_that_is_false_for_the_customer(scenario):

@@ -145,6 +145,11 @@ class Campaign(_Strict):
         return self._conversion_where
 
     @cached_property
+    def arbitration_rank(self) -> tuple[int, str]:
+        """Sort key of arbitration: highest priority first, then the campaign id (documented tie-break)."""
+        return (-self.priority, self.id)
+
+    @cached_property
     def channel_order(self) -> tuple[Channel, ...]:
         return tuple(c.channel for c in self.channels)
 

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from marketing.domain.durations import parse_duration
-from marketing.domain.models import CustomerEvent, DeadLetterReason, freeze
+from marketing.domain.models import CustomerEvent, DeadLetterReason
 
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "timestamp", "string_list")
 
@@ -129,8 +129,9 @@ class EventCatalog:
         if spec is None:
             raise Rejected(DeadLetterReason.UNKNOWN_EVENT_TYPE, f"event_type {event.event_type!r} is not in the catalog")
         problems = []
+        given = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
         for attr in spec.attributes.values():
-            value = event.attributes.get(attr.name)
+            value = given.get(attr.name)  # as upstream sent it (the event holds frozen copies)
             if value is None:
                 if attr.required:
                     problems.append(f"attributes.{attr.name}: required by {spec.name}")
@@ -142,8 +143,7 @@ class EventCatalog:
             raise Rejected(DeadLetterReason.IN_FUTURE, f"occurred_at {event.occurred_at.isoformat()} is in the future")
         if now - event.occurred_at > self.max_age:
             raise Rejected(DeadLetterReason.TOO_OLD, f"occurred_at {event.occurred_at.isoformat()} is older than {self.max_age}")
-        attributes = {k: freeze(v) for k, v in event.attributes.items() if v is not None}
-        return event.model_copy(update={"attributes": attributes})
+        return event
 
 
 def _decode(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +153,8 @@ def _decode(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(DeadLetterReason.NOT_JSON, f"record is not JSON: {exc}") from None
+    except RecursionError:
+        raise Rejected(DeadLetterReason.NOT_JSON, "record is nested too deeply to be an event") from None
     if not isinstance(data, dict):
         raise Rejected(DeadLetterReason.NOT_JSON, f"record is JSON {type(data).__name__}, not an object")
     return data

@@ -8,6 +8,7 @@ The reservation itself (atomic caps) is a callable passed in: this module never 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -21,7 +22,10 @@ Verdict = tuple[str, Outcome, Reason | None, Channel | None, str | None]
 
 
 def arbitration_key(campaign: Campaign) -> tuple[int, str]:
-    return (-campaign.priority, campaign.id)
+    return campaign.arbitration_rank
+
+
+_RANK = attrgetter("arbitration_rank")
 
 
 def reachable_channels(campaign: Campaign, profile: Profile, available: frozenset[Channel]) -> list[Channel]:
@@ -53,9 +57,14 @@ class Screening:
     Audience rejections stay as the matcher produced them (campaign, failing path) and become
     `not_eligible` records only when written: an event can be judged against thousands."""
 
-    rejected: list[tuple[Campaign, str]] = field(default_factory=list)  # audience said no: not_eligible
+    audience: Match = field(default_factory=Match)  # who the audience refused (listed lazily)
     verdicts: list[Verdict] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[tuple[Campaign, str]]:
+        """Audience rejections: each becomes a not_eligible record."""
+        return self.audience.rejected
 
 
 def screen(
@@ -65,13 +74,14 @@ def screen(
     now: datetime,
     available: frozenset[Channel] = frozenset(Channel),
 ) -> Screening:
-    out = Screening(rejected=match.rejected)
+    out = Screening(audience=match)
     if not match.eligible:
         return out
     verdicts = out.verdicts
     age = now - event.occurred_at
     consents = profile.consents
-    for campaign in sorted(match.eligible, key=arbitration_key):
+    channels_for: dict[tuple[Channel, ...], list[Channel]] = {}  # campaigns often share a channel list
+    for campaign in sorted(match.eligible, key=_RANK):
         max_age = campaign.trigger.max_event_age
         if max_age is not None and age > max_age:
             verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age.total_seconds())}s"))
@@ -80,7 +90,9 @@ def screen(
         elif consents.dnd:
             verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.DND, None, None))
         else:
-            channels = reachable_channels(campaign, profile, available)
+            channels = channels_for.get(campaign.channel_order)
+            if channels is None:
+                channels = channels_for[campaign.channel_order] = reachable_channels(campaign, profile, available)
             if channels:
                 out.candidates.append(Candidate(campaign, channels[0]))
             else:

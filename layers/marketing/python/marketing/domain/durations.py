@@ -17,7 +17,10 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+            try:
+                return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+            except OverflowError:
+                raise ValueError(f"duration {value!r} is too long (at most 999999999 days)") from None
     raise ValueError(f"malformed duration {value!r} (write a number and a unit: 30s, 5m, 2h, 7d, 2w)")
 
 
@@ -34,7 +37,10 @@ def parse_percent(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"malformed percentage {value!r} (write e.g. 5%)")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"percentage {value!r} is outside 0%..100%") from None
     elif isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*%\s*", value):
         number = float(value.strip().rstrip("%"))
     else:

@@ -40,16 +40,36 @@ Rejection = tuple[Campaign, str]
 GroupFn = Callable[[dict, dict, dict, float, Callable], list]
 
 
-@dataclass(slots=True)
 class Match:
-    """Campaigns an event triggered: those whose audience holds, and those rejected with the reason."""
+    """Campaigns an event triggered: those whose audience holds, and those rejected with the reason.
 
-    eligible: list[Campaign] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
+    Rejections are kept as the groups produced them (lists, or bitsets of a large group) and listed
+    only when someone reads `rejected`: an event can be judged against thousands of campaigns."""
+
+    __slots__ = ("eligible", "parts", "_rejected")
+
+    def __init__(self, eligible: list[Campaign] | None = None, rejected: list[Rejection] | None = None) -> None:
+        self.eligible: list[Campaign] = eligible if eligible is not None else []
+        self.parts: list[Any] = [rejected] if rejected else []
+        self._rejected: list[Rejection] | None = None
+
+    @property
+    def rejected(self) -> list[Rejection]:
+        if self._rejected is None:
+            out: list[Rejection] = []
+            for part in self.parts:
+                out.extend(filter(None, part))
+            self._rejected = out
+        return self._rejected
+
+    def rejected_count(self) -> int:
+        if self._rejected is not None:
+            return len(self._rejected)
+        return sum(part.count() if isinstance(part, BitRejections) else sum(1 for r in part if r) for part in self.parts)
 
     @property
     def considered(self) -> int:
-        return len(self.eligible) + len(self.rejected)
+        return len(self.eligible) + self.rejected_count()
 
 
 def describe(node: Node) -> str:
@@ -140,36 +160,52 @@ class _Compiler:
         return "(" + joiner.join(self.expr(p) for p in node.parts) + ")"
 
 
-def _audience_tests(campaign: Campaign) -> list[Node]:
-    return [t for t in sorted(conjuncts(campaign.audience_rule), key=_rank) if not (isinstance(t, AllOf) and not t.parts)]
+def _audience_tests(campaign: Campaign) -> tuple[Node, ...]:
+    return tuple(t for t in sorted(conjuncts(campaign.audience_rule), key=_rank) if not (isinstance(t, AllOf) and not t.parts))
 
 
-def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]], tests_of: Callable[[Campaign], list[Node]] = _audience_tests,
-                   prefix: list | None = None) -> GroupFn:
-    """One function for a bucket: entries are (campaign, remaining where-tests).
+# A campaign as a compiled bucket sees it: (campaign, where-tests still to check, audience tests still to check)
+Entry = tuple[Campaign, tuple[Node, ...], tuple[Node, ...]]
 
-    It returns one item per campaign: the prebuilt (campaign, reason) of the first false audience
-    test, or a falsy value when the campaign is eligible (reported through `ok`) or not triggered.
-    Constants are bound as default arguments, so the hot path reads only fast locals.
+
+def _factory(comp: _Compiler, body: list[str], name: str, signature: str = "a, f, t, now, ok") -> Callable:
+    """Compile `body` as a function of `signature` inside a factory whose arguments are the
+    constants: closure cells are fast to read and cost nothing per call."""
+    constants = ", ".join(n for n in comp.namespace if not n.startswith("__"))
+    source = (f"def make({constants}):\n    def compiled({signature}):\n"
+              + "\n".join("    " + line for line in body) + "\n    return compiled\n")
+    scope: dict[str, Any] = {}
+    exec(compile(source, name, "exec"), scope)  # noqa: S102 - names and literals only
+    return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
+
+
+def _compile_group(entries: list[Entry], prefix: list | None = None) -> GroupFn:
+    """One straight-line function for a bucket of campaigns.
+
+    It returns `prefix` plus one item per campaign: the prebuilt (campaign, reason) of the first
+    false audience test, or a falsy value when the campaign is eligible (reported through `ok`)
+    or not triggered (a where-test is false).
     """
     comp = _Compiler()
-    # Read a path once up front only when it is the first test of several campaigns (first tests
-    # always run); later tests mostly never run thanks to short-circuiting, so they read inline.
-    uses: dict[tuple[str, str], int] = defaultdict(int)
-    for campaign, where in entries:
-        first = where[:1] or tests_of(campaign)[:1]
-        for node in first:
+    # Read a path once up front when several campaigns' first tests read it (first tests always
+    # run) or many tests do; a path few tests read is read inline, only if a test gets that far.
+    first: dict[tuple[str, str], int] = defaultdict(int)
+    every: dict[tuple[str, str], int] = defaultdict(int)
+    for campaign, where, tests in entries:
+        for node in (where or tests)[:1]:
             for p in paths(node):
-                uses[(p.source, p.key)] += 1
+                first[(p.source, p.key)] += 1
+        for node in (*where, *tests):
+            for p in paths(node):
+                every[(p.source, p.key)] += 1
     body = ["    ag = a.get; fg = f.get; tg = t.get"]
-    for (source, key), count in uses.items():
-        if count > 1:
+    for (source, key), count in every.items():
+        if first[(source, key)] > 1 or count > 3:
             name = f"v{len(comp.hoisted)}"
             comp.hoisted[(source, key)] = name
             body.append(f"    {name} = {source}g({key!r}, M)")
     items = []
-    for campaign, where in entries:
-        tests = tests_of(campaign)
+    for campaign, where, tests in entries:
         verdict = f"ok({comp.const(campaign)})"
         for node in reversed(tests):
             verdict = f"{comp.const((campaign, describe(node)))} if not {comp.expr(node)} else {verdict}"
@@ -179,74 +215,250 @@ def _compile_group(entries: list[tuple[Campaign, tuple[Node, ...]]], tests_of: C
     body.append(f"    return {comp.const(prefix)} + [" if prefix else "    return [")
     body.extend(items)
     body.append("    ]")
-    # constants become closure cells of a factory: fast to read, and free to pass on each call
-    constants = ", ".join(name for name in comp.namespace if not name.startswith("__"))
-    source = (f"def make({constants}):\n    def group(a, f, t, now, ok):\n"
-              + "\n".join("    " + line for line in body) + "\n    return group\n")
-    scope: dict[str, Any] = {}
-    exec(compile(source, "<campaign-group>", "exec"), scope)  # noqa: S102 - names and literals only
-    return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
+    return _factory(comp, body, "<campaign-group>")
 
 
-INDEX_MIN_SHARED = 3  # campaigns sharing an access path before indexing them pays off
+BITSET_MIN_GROUP = 256  # from this many campaigns in one bucket, evaluate audiences path by path on bitsets
 
 
-def _access_tests(campaign: Campaign) -> list[Test]:
-    return [t for t in conjuncts(campaign.audience_rule)
-            if isinstance(t, Test) and t.op in ("eq", "in") and t.path.source in (FIELD, TAG)]
+class BitRejections:
+    """The audience rejections of one event in a bitset group: per path, the bits it dropped."""
+
+    __slots__ = ("group", "drops")
+
+    def __init__(self, group: _BitGroup, drops: list[tuple[int, int]]):
+        self.group, self.drops = group, drops
+
+    def count(self) -> int:
+        return sum(bits.bit_count() for _, bits in self.drops)
+
+    def __iter__(self):
+        reasons = self.group.reasons
+        for path_index, bits in self.drops:
+            row = reasons[path_index]
+            while bits:
+                low = bits & -bits
+                yield row[low.bit_length() - 1]
+                bits ^= low
 
 
-def _compile_partitioned(entries: list[tuple[Campaign, tuple[Node, ...]]]) -> GroupFn | None:
-    """Large buckets: campaigns are indexed by the value of one equality/`in` audience test (the
-    path most campaigns share). Per event, one dict lookup per shared path yields the prebuilt
-    rejections of every campaign that test refuses and a compiled function for those it admits,
-    so the cost follows the campaigns that can still match, not all live ones."""
-    if not entries:
+_ORDERABLE = frozenset({"eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "between"})
+OTHER = ("other",)  # the value class of values no test on a path can tell apart
+
+
+def _leaves(node: Node) -> list[Test]:
+    if isinstance(node, Test):
+        return [node]
+    if isinstance(node, Not):
+        return _leaves(node.part)
+    return [leaf for part in node.parts for leaf in _leaves(part)]
+
+
+def _path_local(node: Node) -> tuple[str, str] | None:
+    """The one path a test reads (None if it reads several, or depends on the clock)."""
+    found = {(p.source, p.key) for p in paths(node)}
+    if len(found) != 1 or _reads_clock(node):
         return None
-    shared: dict[tuple[str, str], int] = defaultdict(int)
-    for campaign, where in entries:
-        if not where:
-            for test in _access_tests(campaign):
-                shared[(test.path.source, test.path.key)] += 1
-    chosen: dict[tuple[str, str], list[tuple[Campaign, Test]]] = defaultdict(list)
-    residual: list[tuple[Campaign, tuple[Node, ...]]] = []
-    for campaign, where in entries:
-        options = [] if where else _access_tests(campaign)
-        best = max(options, key=lambda t: shared[(t.path.source, t.path.key)], default=None)
-        if best is None or shared[(best.path.source, best.path.key)] < INDEX_MIN_SHARED:
-            residual.append((campaign, where))
-        else:
-            chosen[(best.path.source, best.path.key)].append((campaign, best))
-    for path, members in list(chosen.items()):
-        if len(members) < INDEX_MIN_SHARED:  # others took the shared path's campaigns; too few left
-            residual.extend((c, ()) for c, _ in members)
-            del chosen[path]
-    if not chosen:
-        return _compile_group(residual)
+    return next(iter(found))
+
+
+def _reads_clock(node: Node) -> bool:
+    if isinstance(node, Test):
+        return node.op == "within"
+    if isinstance(node, Not):
+        return _reads_clock(node.part)
+    return any(_reads_clock(p) for p in node.parts)
+
+
+class _BitGroup:
+    """A large bucket evaluated on bitsets: bit i is campaign i. For each path the campaigns test,
+    the mask of campaigns whose tests on that path hold depends only on the path's value, so it is
+    computed once per distinct value class (the value itself for categories, its interval between
+    the thresholds for numbers) and kept. An event then costs one lookup and one AND per path; only
+    the few campaigns left are checked for their tests that span several paths."""
+
+    def __init__(self, entries: list[Entry]):
+        from bisect import bisect_left
+
+        self._bisect = bisect_left
+        self.campaigns = [c for c, _, _ in entries]
+        size = len(entries)
+        self.all = (1 << size) - 1
+        by_path: dict[tuple[str, str], list[tuple[int, list[Node]]]] = defaultdict(list)
+        residual: dict[int, list[Node]] = {}
+        for i, (campaign, where, tests) in enumerate(entries):
+            local: dict[tuple[str, str], list[Node]] = defaultdict(list)
+            for node in tests:  # (bitset groups hold only campaigns whose trigger is fully indexed)
+                path = _path_local(node)
+                if path is None:
+                    residual.setdefault(i, []).append(node)
+                else:
+                    local[path].append(node)
+            for path, nodes in local.items():
+                by_path[path].append((i, nodes))
+        ordered = sorted(by_path.items(), key=lambda item: -len(item[1]))  # paths most campaigns test first
+        self.paths = [path for path, _ in ordered]
+        self.members = [members for _, members in ordered]
+        self.free = [self.all & ~sum(1 << i for i, _ in members) for members in self.members]  # untested there
+        self.reasons: list[list[Rejection | None]] = []
+        for members in self.members:
+            row: list[Rejection | None] = [None] * size
+            for i, nodes in members:
+                row[i] = (self.campaigns[i], describe(nodes[0]) if len(nodes) == 1 else nodes[0].path.text
+                          if isinstance(nodes[0], Test) else describe(nodes[0]))
+            self.reasons.append(row)
+        self.keyers = [self._keyer(members) for members in self.members]
+        self.memo: list[dict[Any, int]] = [{} for _ in self.members]
+        self.residual = {i: (self.campaigns[i], tuple(nodes)) for i, nodes in residual.items()}
+        self.residual_mask = sum(1 << i for i in residual)
+        self.checks = {i: _compile_residual(campaign, nodes) for i, (campaign, nodes) in self.residual.items()}
+        self.scan = self._compile_scan()
+
+    def _compile_scan(self) -> Callable[[dict, dict, dict], tuple[int, list[tuple[int, int]]]]:
+        """Straight-line code over the paths: for categories a prefilled value → mask table, for
+        numbers a bisect into prefilled interval masks, other paths through the memo."""
+        comp = _Compiler()
+        comp.namespace.update({"bl": self._bisect, "miss": self._miss, "ALL": self.all})
+        body = ["    ag = a.get; fg = f.get; tg = t.get", "    alive = ALL", "    drops = []"]
+        for j, ((source, name), members) in enumerate(zip(self.paths, self.members)):
+            leaves = [leaf for _, nodes in members for node in nodes for leaf in _leaves(node)]
+            read = f"{source}g({name!r}, M)"
+            if all(leaf.op in ("eq", "ne", "in", "nin") for leaf in leaves):
+                named = {v for leaf in leaves for v in (leaf.operand if leaf.op in ("in", "nin") else (leaf.operand,))}
+                table = {v: self.all ^ self._mask(j, None, v, keep=False) for v in named}
+                body.append(f"    d = alive & {comp.const(table)}.get({read}, {comp.const(self.all ^ self._mask(j, None, MISSING, keep=False))})")
+            elif all(leaf.op in ("gt", "gte", "lt", "lte", "between") and leaf.operand.__class__ is not str
+                     and not (leaf.op == "between" and isinstance(leaf.operand[0], str)) for leaf in leaves):
+                bounds = sorted({b for leaf in leaves for b in (leaf.operand if leaf.op == "between" else (leaf.operand,))})
+                masks = []
+                for i in range(len(bounds) + 1):
+                    below = bounds[i - 1] if i else bounds[0] - 1
+                    above = bounds[i] if i < len(bounds) else bounds[-1] + 1
+                    masks.append(self._mask(j, None, (below + above) / 2 if i and i < len(bounds) else
+                                            (bounds[0] - 1 if i == 0 else bounds[-1] + 1), keep=False))
+                    if i < len(bounds):
+                        masks.append(self._mask(j, None, bounds[i], keep=False))
+                b, tab = comp.const(bounds), comp.const([self.all ^ m for m in masks])
+                body.append(f"    v = {read}")
+                body.append(f"    if v.__class__ in N: i = bl({b}, v); d = alive & {tab}[2 * i + (i < {len(bounds)} and {b}[i] == v)]")
+                body.append(f"    else: d = alive & {comp.const(self.all ^ self._mask(j, None, MISSING, keep=False))}")
+            else:
+                body.append(f"    d = alive & ~miss({j}, {read})")
+            body.append(f"    if d:")  # the campaigns this path's value refuses, among those still alive
+            body.append(f"        drops.append(({j}, d)); alive ^= d")
+            body.append("        if not alive: return alive, drops")
+        body.append("    return alive, drops")
+        return _factory(comp, body, "<campaign-bitset>", "a, f, t")
+
+    def _miss(self, index: int, value: Any) -> int:
+        key = self.keyers[index](value)
+        mask = self.memo[index].get(key)
+        return self._mask(index, key, value) if mask is None else mask
+
+    def _keyer(self, members: list[tuple[int, list[Node]]]) -> Callable[[Any], Any]:
+        """The value class of a path: values in one class pass exactly the same tests on it.
+
+        With only (in)equality and comparison tests, a value named by some test is its own class
+        (with its type: 1 and True compare alike but order differently); any other value is known
+        by where it falls among the comparison bounds of its kind; values of other kinds fail
+        every comparison and every equality, so they share one class. Other tests: the value itself."""
+        leaves = [leaf for _, nodes in members for node in nodes for leaf in _leaves(node)]
+        if not all(leaf.op in _ORDERABLE for leaf in leaves):
+            return lambda v: (v.__class__, v)
+        named: set[Any] = set()
+        numbers: set[Any] = set()
+        strings: set[str] = set()
+        for leaf in leaves:
+            operands = leaf.operand if leaf.op in ("in", "nin", "between") else (leaf.operand,)
+            if leaf.op in ("eq", "ne", "in", "nin"):
+                named.update(operands)
+            else:
+                for b in operands:
+                    (strings if isinstance(b, str) else numbers).add(b)
+        number_bounds, string_bounds = sorted(numbers), sorted(strings)
+        bisect = self._bisect
+
+        def key(v: Any) -> Any:
+            if v in named:
+                return (v.__class__, v)
+            if v.__class__ in _NUM:
+                bounds = number_bounds
+            elif v.__class__ is str:
+                bounds = string_bounds
+            else:
+                return OTHER
+            i = bisect(bounds, v)
+            return (v.__class__ is str, 2 * i + (i < len(bounds) and bounds[i] == v))
+        return key
+
+    def _mask(self, index: int, key: Any, value: Any, keep: bool = True) -> int:
+        from marketing.domain.conditions import evaluate
+
+        source, name = self.paths[index]
+        sources: dict[str, dict] = {EVENT: {}, FIELD: {}, TAG: {}}
+        if value is not MISSING:
+            sources[source] = {name: value}
+        mask = self.free[index]
+        for i, nodes in self.members[index]:
+            if all(evaluate(n, sources, 0.0) for n in nodes):
+                mask |= 1 << i
+        memo = self.memo[index]
+        if keep and len(memo) < 4096:
+            memo[key] = mask
+        return mask
+
+    def __call__(self, a: dict, f: dict, t: dict, now: float, ok: Callable) -> Any:
+        alive, drops = self.scan(a, f, t)
+        extra: list[Rejection] = []
+        campaigns = self.campaigns
+        bits = alive
+        while bits:
+            low = bits & -bits
+            i = low.bit_length() - 1
+            bits ^= low
+            if low & self.residual_mask:
+                reason = self.checks[i](a, f, t, now)
+                if reason is not None:
+                    extra.append(reason)
+                    continue
+            ok(campaigns[i])
+        rejections = BitRejections(self, drops)
+        return _Chain(rejections, extra) if extra else rejections
+
+
+class _Chain(BitRejections):
+    __slots__ = ("extra",)
+
+    def __init__(self, rejections: BitRejections, extra: list[Rejection]):
+        super().__init__(rejections.group, rejections.drops)
+        self.extra = extra
+
+    def count(self) -> int:
+        return super().count() + len(self.extra)
+
+    def __iter__(self):
+        yield from super().__iter__()
+        yield from self.extra
+
+
+def _compile_residual(campaign: Campaign, nodes: tuple[Node, ...]) -> Callable[[dict, dict, dict, float], Rejection | None]:
+    """A campaign's tests that read several paths (or the clock), compiled: the first false one's reason, or None."""
     comp = _Compiler()
-    body = ["    fg = f.get; tg = t.get",
-            f"    out = {comp.const(_compile_group(residual))}(a, f, t, now, ok)" if residual else "    out = []"]
-    for (source, key), members in chosen.items():
-        access = {c.id: test for c, test in members}
-        rest = lambda c: [t for t in _audience_tests(c) if t is not access[c.id]]  # noqa: E731
-        values: set[Any] = set()
-        for _, test in members:
-            values.update(test.operand if test.op == "in" else (test.operand,))
-        table = {}
-        for value in values:
-            admits = {c.id for c, t in members if (value in t.operand if t.op == "in" else value == t.operand)}
-            refused = [(c, describe(t)) for c, t in members if c.id not in admits]
-            table[value] = _compile_group([(c, ()) for c, _ in members if c.id in admits], rest, refused)
-        everyone = [(c, describe(t)) for c, t in members]
-        body.append(f"    e = {comp.const(table)}.get({source}g({key!r}, M))")
-        body.append(f"    out += {comp.const(everyone)} if e is None else e(a, f, t, now, ok)")
-    body.append("    return out")
-    constants = ", ".join(name for name in comp.namespace if not name.startswith("__"))
-    source = (f"def make({constants}):\n    def group(a, f, t, now, ok):\n"
-              + "\n".join("    " + line for line in body) + "\n    return group\n")
-    scope: dict[str, Any] = {}
-    exec(compile(source, "<campaign-index>", "exec"), scope)  # noqa: S102 - names and literals only
-    return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
+    verdict = "None"
+    for node in reversed(sorted(nodes, key=_rank)):
+        verdict = f"{comp.const((campaign, describe(node)))} if not {comp.expr(node)} else {verdict}"
+    return _factory(comp, ["    ag = a.get; fg = f.get; tg = t.get", f"    return {verdict}"], "<campaign-residual>",
+                    "a, f, t, now")
+
+
+def _compile_bucket(entries: list[Entry]) -> list[GroupFn]:
+    """A bucket's group functions: bitsets for a large set of campaigns whose trigger is settled,
+    compiled code for the rest (and for campaigns with where-tests left, which may not trigger)."""
+    settled = [e for e in entries if not e[1]]
+    if len(settled) < BITSET_MIN_GROUP:
+        return [_compile_group(entries)] if entries else []
+    rest = [e for e in entries if e[1]]
+    return [_BitGroup(settled)] + ([_compile_group(rest)] if rest else [])
 
 
 def _index_key(campaign: Campaign) -> tuple[str, Test | None, tuple[Node, ...]]:
@@ -263,19 +475,20 @@ class _TypeIndex:
     __slots__ = ("always", "by_attr")
 
     def __init__(self, campaigns: list[Campaign]):
-        always: list[tuple[Campaign, tuple[Node, ...]]] = []
-        buckets: dict[str, dict[Any, list[tuple[Campaign, tuple[Node, ...]]]]] = defaultdict(lambda: defaultdict(list))
+        always: list[Entry] = []
+        buckets: dict[str, dict[Any, list[Entry]]] = defaultdict(lambda: defaultdict(list))
         for campaign in campaigns:
             attr, test, rest = _index_key(campaign)
+            entry = (campaign, rest, _audience_tests(campaign))
             if test is None:
-                always.append((campaign, rest))
+                always.append(entry)
                 continue
             values = test.operand if test.op == "in" else (test.operand,)
             for value in values:
-                buckets[attr][value].append((campaign, rest))
-        self.always: GroupFn | None = _compile_partitioned(always)
-        self.by_attr: list[tuple[str, dict[Any, GroupFn]]] = [
-            (attr, {value: _compile_group(entries) for value, entries in table.items()})
+                buckets[attr][value].append(entry)
+        self.always: list[GroupFn] = _compile_bucket(always)
+        self.by_attr: list[tuple[str, dict[Any, list[GroupFn]]]] = [
+            (attr, {value: _compile_bucket(entries) for value, entries in table.items()})
             for attr, table in buckets.items()
         ]
 
@@ -307,17 +520,17 @@ class CampaignIndex:
         index = self._types.get(event_type)
         if index is None:
             return result
-        ok = result.eligible.append
-        verdicts = index.always(attrs, fields, tags, now, ok) if index.always is not None else []
+        ok, parts = result.eligible.append, result.parts
+        for group in index.always:
+            parts.append(group(attrs, fields, tags, now, ok))
         for attr, table in index.by_attr:
             value = attrs.get(attr, MISSING)
             try:
-                group = table.get(value)
+                groups = table.get(value, ())
             except TypeError:  # an unhashable attribute value matches no equality test
-                group = None
-            if group is not None:  # a campaign sits under one attribute, so it is visited at most once
-                verdicts += group(attrs, fields, tags, now, ok)
-        result.rejected = list(filter(None, verdicts))
+                groups = ()
+            for group in groups:  # a campaign sits under one attribute, so it is visited at most once
+                parts.append(group(attrs, fields, tags, now, ok))
         return result
 
 

@@ -82,6 +82,12 @@ class CustomerEvent(BaseModel):
     touchpoint: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("attributes")
+    @classmethod
+    def _frozen(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        # hashable values (lists as tuples), absent rather than null: what the matcher reads
+        return {k: freeze(v) for k, v in attributes.items() if v is not None}
+
 
 class Consents(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -1,0 +1,254 @@
+"""The use cases driven end to end with the in-memory fakes and Lambda-shaped trigger records:
+enrich (Kinesis → enriched stream or DLQ), decide (→ decision records and one offer), deliver (→ SMS)."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from marketing.adapters.memory import (
+    MemoryCampaignStore,
+    MemoryContactLedger,
+    MemoryDecisionSink,
+    MemoryEmail,
+    MemoryOutbox,
+    MemoryProfileStore,
+    MemoryRecordStream,
+    MemorySms,
+    memory_once,
+)
+from marketing.app.campaign_cache import CampaignCache
+from marketing.app.decide import Decide
+from marketing.app.deliver import Deliver
+from marketing.app.enrich import Enrich, enriched_record
+from marketing.domain.campaigns import load_campaign_file
+from marketing.domain.models import Channel
+from unit_factories import (
+    CATALOG,
+    EVENTS,
+    NOW,
+    a_campaign,
+    a_kinesis_record,
+    a_profile,
+    an_event,
+    an_event_record,
+    an_sqs_record,
+)
+
+AIRPORT = load_campaign_file(EVENTS / "campaigns" / "airport-intl-roaming.yaml", CATALOG).campaign
+TRAVELLER = a_profile(tags={"value_tier": "gold", "roaming_pack": False})
+
+
+def clock():
+    return NOW
+
+
+# ---------------------------------------------------------------- enrich
+
+class EnrichRig:
+    def __init__(self, *profiles):
+        self.profiles = MemoryProfileStore(profiles)
+        self.enriched = MemoryRecordStream()
+        self.dead_letters = MemoryOutbox()
+        self.enrich = Enrich(CATALOG, self.profiles, self.enriched, self.dead_letters, clock)
+
+    def run(self, *payloads: bytes):
+        return self.enrich.run([a_kinesis_record(p, str(i + 1)) for i, p in enumerate(payloads)])
+
+
+def as_bytes(record) -> bytes:
+    return json.dumps(record, ensure_ascii=False).encode()
+
+
+def test_enrich_joins_the_event_with_the_profile():
+    rig = EnrichRig(TRAVELLER)
+    outcome = rig.run(as_bytes(an_event_record("location.enter_area", area_id="PEK_T3_INTL_DEPARTURE")))
+    assert outcome.response() == {"batchItemFailures": []}
+    [(partition_key, data)] = rig.enriched.records
+    enriched = json.loads(data)
+    assert partition_key == "8613800000001"
+    assert enriched["event"]["attributes"] == {"area_id": "PEK_T3_INTL_DEPARTURE"}
+    assert enriched["profile"]["tags"]["value_tier"] == "gold"
+    assert rig.dead_letters.messages == []
+
+
+def test_enrich_dead_letters_bad_records_with_their_reason_and_keeps_going():
+    rig = EnrichRig(TRAVELLER)
+    outcome = rig.run(
+        b"not json",
+        as_bytes(an_event_record("location.enter_area", area_id="PEK_T3", customer_id="8613999999999")),
+        as_bytes(an_event_record("location.enter_airport")),
+        as_bytes(an_event_record("location.enter_area", area_id="PEK_T3")),
+    )
+    assert outcome.response() == {"batchItemFailures": []}
+    assert [(m["reason"], m["record_id"]) for m in rig.dead_letters.messages] == [
+        ("not_json", "1"), ("unknown_customer", "2"), ("unknown_event_type", "3")]
+    assert rig.dead_letters.messages[0]["data"] == "not json"
+    assert len(rig.enriched.records) == 1
+    assert outcome.counts == {"dead_lettered.not_json": 1, "dead_lettered.unknown_customer": 1,
+                              "dead_lettered.unknown_event_type": 1, "enriched": 1}
+
+
+def test_enrich_dead_letters_a_deeply_nested_record_instead_of_failing_the_batch():
+    # BUG: EventCatalog.parse lets json's RecursionError escape; Enrich.run only catches Rejected in
+    # its first loop, so the whole invocation raises, the batch is retried and the shard stops
+    # (SPEC 4.1: bad input never stops a shard). Expected: one DLQ message, one enriched record.
+    rig = EnrichRig(TRAVELLER)
+    outcome = rig.run(b"[" * 100_000, as_bytes(an_event_record("location.enter_area", area_id="PEK_T3")))
+    assert [m["reason"] for m in rig.dead_letters.messages] == ["not_json"]
+    assert len(rig.enriched.records) == 1
+    assert outcome.response() == {"batchItemFailures": []}
+
+
+# ---------------------------------------------------------------- decide
+
+class DecideRig:
+    def __init__(self, *campaigns):
+        self.ledger = MemoryContactLedger()
+        self.decisions = MemoryDecisionSink()
+        self.offers = MemoryOutbox()
+        self.decide = Decide(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=60), self.ledger,
+                             self.decisions, self.offers, memory_once(), clock, frozenset(Channel))
+
+    def run(self, event, profile, sequence_number="1"):
+        data = enriched_record(event, profile.model_dump(mode="json"), NOW)
+        return self.decide.run([a_kinesis_record(data, sequence_number)])
+
+    def verdicts(self):
+        return [(r["campaign_id"], r["outcome"], r["reason"], r["channel"], r["detail"]) for r in self.decisions.rows]
+
+
+def at_the_airport(**kwargs):
+    return an_event("location.enter_area", area_id="PEK_T3_INTL_DEPARTURE", **kwargs)
+
+
+def test_decide_sends_one_offer_and_records_every_considered_campaign():
+    backup = a_campaign(id="airport-backup", priority=10, trigger={"event": "location.enter_area"})
+    gold_only = a_campaign(id="platinum-only", priority=90, trigger={"event": "location.enter_area"},
+                           audience={"tags.value_tier": "platinum"})
+    rig = DecideRig(AIRPORT, backup, gold_only)
+    outcome = rig.run(at_the_airport(), TRAVELLER)
+    assert outcome.response() == {"batchItemFailures": []}
+    assert sorted(rig.verdicts()) == [
+        ("airport-backup", "lost_arbitration", "priority", None, "airport-intl-roaming"),
+        ("airport-intl-roaming", "sent", None, "sms", None),
+        ("platinum-only", "not_eligible", "audience", None, "tags.value_tier"),
+    ]
+    [offer] = rig.offers.messages
+    assert offer["decision_id"] == "evt-000123:airport-intl-roaming"
+    assert (offer["channel"], offer["contact"]["msisdn"], offer["contact"]["name"]) == ("sms", "+8613800000001", "李雷")
+
+
+def test_decide_replays_a_redelivered_event_instead_of_contacting_again():
+    rig = DecideRig(AIRPORT)
+    rig.run(at_the_airport(), TRAVELLER, "1")
+    first = rig.verdicts()
+    rig.run(at_the_airport(), TRAVELLER, "2")  # the same enriched event, delivered again
+    assert rig.verdicts() == first + first
+    assert {m["decision_id"] for m in rig.offers.messages} == {"evt-000123:airport-intl-roaming"}
+    assert rig.ledger.counters[("8613800000001", "airport-intl-roaming")]["n"] == 1
+
+
+def test_decide_throttles_a_second_event_beyond_the_per_customer_cap():
+    rig = DecideRig(AIRPORT)
+    rig.run(at_the_airport(event_id="evt-1"), TRAVELLER, "1")
+    rig.run(at_the_airport(event_id="evt-2"), TRAVELLER, "2")
+    assert [(r["event_id"], r["outcome"], r["reason"]) for r in rig.decisions.rows] == [
+        ("evt-1", "sent", None), ("evt-2", "throttled", "per_customer")]
+    assert len(rig.offers.messages) == 1
+
+
+def test_decide_records_a_stale_event_as_expired():
+    rig = DecideRig(AIRPORT)
+    rig.run(at_the_airport(occurred_at=NOW - timedelta(minutes=6)), TRAVELLER)
+    assert rig.verdicts() == [("airport-intl-roaming", "expired", "max_event_age", None, "event age 360s")]
+    assert rig.offers.messages == []
+
+
+@pytest.mark.parametrize("where", [{"top_factors": {"contains": "price"}}, {"top_factors": {"nin": ["tariff"]}}],
+                         ids=["contains", "nin"])
+def test_decide_matches_list_attributes_as_the_reference_does(where):
+    # BUG (app/decide.py, handle): the event is rebuilt with CustomerEvent.model_validate from the
+    # enriched JSON, so string_list attributes come back as lists, not the frozen tuples the matcher
+    # expects (catalog.parse froze them; JSON turned them back into lists). `contains` on such an
+    # attribute is then never true, so the campaign silently gets no decision record at all, while
+    # naive_match says it triggers; `in`/`nin` raise TypeError (unhashable list) and the record is
+    # reported as a batch item failure, retried until it expires.
+    churn = a_campaign(id="churn-price", trigger={"event": "lifecycle.churn_risk_raised", "where": where})
+    rig = DecideRig(churn)
+    outcome = rig.run(an_event("lifecycle.churn_risk_raised", score=0.8, top_factors=["price", "network"]), TRAVELLER)
+    assert outcome.response() == {"batchItemFailures": []}
+    assert rig.verdicts() == [("churn-price", "sent", None, "sms", None)]
+
+
+# ---------------------------------------------------------------- deliver
+
+class DeliverRig:
+    def __init__(self, *campaigns, sms=None):
+        self.sms = sms or MemorySms()
+        self.email = MemoryEmail()
+        self.ledger = MemoryContactLedger()
+        self.decisions = MemoryDecisionSink()
+        self.deliver = Deliver(MemoryCampaignStore(campaigns), self.ledger, self.sms, self.email, self.decisions,
+                               memory_once(), clock)
+
+    def run(self, *offers):
+        return self.deliver.run([an_sqs_record(o, f"m-{i}") for i, o in enumerate(offers)])
+
+
+def an_offer(campaign_id="airport-intl-roaming", channel="sms", event_id="evt-000123", **contact):
+    return {
+        "event_id": event_id, "decision_id": f"{event_id}:{campaign_id}", "customer_id": "8613800000001",
+        "campaign_id": campaign_id, "channel": channel, "decided_at": NOW.isoformat(),
+        "contact": {"name": "李雷", "msisdn": "+8613800000001", "email": "li.lei@example.com",
+                    "locale": "zh-CN", "timezone": "Asia/Shanghai", **contact},
+    }
+
+
+def test_deliver_sends_the_rendered_sms():
+    rig = DeliverRig(AIRPORT)
+    outcome = rig.run(an_offer())
+    assert outcome.response() == {"batchItemFailures": []}
+    assert rig.sms.sent == [("+8613800000001", "李雷您好，祝您旅途愉快！7天出境漫游包（语音+流量）仅需30元，回复Y7立即开通。")]
+    assert ("8613800000001", "evt-000123") in rig.ledger.deliveries
+
+
+def test_deliver_sends_the_rendered_email():
+    rig = DeliverRig(AIRPORT)
+    rig.run(an_offer(channel="email"))
+    [mail] = rig.email.sent
+    assert (mail["to"], mail["subject"]) == ("li.lei@example.com", "出境漫游包：7天30元")
+    assert "产品代码ROAM_7D" in mail["text"]
+
+
+def test_deliver_sends_once_for_a_message_delivered_twice():
+    rig = DeliverRig(AIRPORT)
+    rig.run(an_offer(), an_offer())
+    rig.run(an_offer())
+    assert len(rig.sms.sent) == 1
+
+
+def test_a_missing_template_field_is_a_failed_decision_not_a_crash():
+    rig = DeliverRig(AIRPORT)
+    outcome = rig.run(an_offer(name=None))
+    assert outcome.response() == {"batchItemFailures": []}
+    assert rig.sms.sent == []
+    [row] = rig.decisions.rows
+    assert (row["decision_id"], row["outcome"], row["reason"], row["channel"]) == (
+        "evt-000123:airport-intl-roaming", "failed", "template", "sms")
+    assert row["detail"] == "template placeholder {name} has no value for this customer"
+
+
+@pytest.mark.parametrize("permanent", [True, False])
+def test_provider_errors(permanent):
+    from marketing.ports import DeliveryError
+
+    rig = DeliverRig(AIRPORT, sms=MemorySms(fail_with=DeliveryError("number blocked", permanent=permanent)))
+    outcome = rig.run(an_offer())
+    if permanent:  # a failed decision record; the message is done
+        assert outcome.response() == {"batchItemFailures": []}
+        assert [(r["outcome"], r["reason"], r["detail"]) for r in rig.decisions.rows] == [("failed", "provider", "number blocked")]
+    else:          # SQS retries the message
+        assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+        assert rig.decisions.rows == []
