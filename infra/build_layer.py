@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "layer"
 PACKAGE = ROOT / "layers" / "marketing" / "python" / "marketing"
 CATALOG = ROOT / "events" / "catalog.yaml"
+CONTACT_POLICY = ROOT / "events" / "contact_policy.yaml"
 
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.12"
@@ -76,6 +77,7 @@ def copy_package(out: Path = DEFAULT_OUT) -> None:
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     shutil.copyfile(CATALOG, site / "catalog.yaml")
+    shutil.copyfile(CONTACT_POLICY, site / "contact_policy.yaml")
 
 
 def install_dependencies(out: Path, requirements: list[str]) -> None:

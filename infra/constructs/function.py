@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64          # the layer's wheels are manylinux2014_x86_64
 CATALOG_PATH = "/opt/python/catalog.yaml"          # the layer mounts at /opt
+CONTACT_POLICY_PATH = "/opt/python/contact_policy.yaml"
 
 # CDK's grant methods on KMS-encrypted streams, queues and tables add these action families,
 # always on the one customer-managed key of the stack (Resource = the key's ARN, never '*').
@@ -34,9 +35,10 @@ KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/tabl
 # A resource in `uses` without an entry here fails synth: access is never granted by default.
 ACCESS: dict[str, dict[str, str]] = {
     "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
-    "decide": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write",
+    "decide": {"campaigns": "read", "contacts": "read_write", "campaign-counters": "read_write", "idempotency": "read_write",
                "decisions": "put", "delivery": "send"},
-    "deliver": {"campaigns": "read", "contacts": "write", "idempotency": "read_write"},
+    "deliver": {"campaigns": "read", "contacts": "write", "idempotency": "read_write", "decisions": "put",
+                "delivery": "send"},
 }
 
 
@@ -80,6 +82,7 @@ class MarketingFunction(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "CATALOG_PATH": CATALOG_PATH,
+            "CONTACT_POLICY_PATH": CONTACT_POLICY_PATH,
             "RESOURCE_PREFIX": prefix,
         }
         resolved = []

@@ -95,11 +95,12 @@ def test_deliver(synth, policy):
     assert not any(allows(p, a, synth.table("profiles")) for a in READ_TABLE + WRITE_TABLE)
     delivery = synth.queue("delivery")
     assert allows(p, "sqs:ReceiveMessage", delivery) and allows(p, "sqs:DeleteMessage", delivery)
-    assert not allows(p, "sqs:SendMessage", delivery)
+    assert allows(p, "sqs:SendMessage", delivery), "an offer deferred past quiet hours goes back on the queue"
     assert allows(p, "sns:Publish", "*")      # direct-to-phone SMS has no resource ARN
     assert any("ses:SendEmail" in _listed(s["Action"]) and mentions(s["Resource"], "AWS::AccountId")
                for s in p), "ses:SendEmail is scoped to this account's identities"
-    assert not allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions"))
+    assert allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions")), "a failed delivery is a decision record"
+    assert not allows(p, "sqs:SendMessage", synth.queue("events-dlq"))
 
 
 def test_wildcards_only_where_aws_requires_them(policy):

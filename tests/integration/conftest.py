@@ -6,6 +6,7 @@ records its own. The handlers' cold start writes os.environ; it is restored afte
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import boto3
 import pytest
@@ -20,7 +21,8 @@ def aws():
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "MARKETING_STACK"):
         os.environ.pop(name, None)
     os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "CONTACT_POLICY_PATH": str(Path(__file__).with_name("open_policy.yaml"))})
     try:
         with mock_aws():
             boto3.setup_default_session(region_name="us-east-1")

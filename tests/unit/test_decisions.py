@@ -111,9 +111,15 @@ def test_channels_the_customer_did_not_rank_keep_the_campaigns_order():
     assert reachable_channels(campaign(channels=(PUSH, SMS, EMAIL)), profile, frozenset(Channel)) == [EMAIL, PUSH, SMS]
 
 
-def test_no_consented_reachable_channel_suppresses():
+def test_opting_out_of_every_channel_the_campaign_uses_suppresses_as_opt_out():
     profile = a_profile(consents={"sms": False, "email": False, "app_push": False})
-    assert screened(campaign(), profile=profile).verdicts == [("offer", Outcome.SUPPRESSED, Reason.NO_CHANNEL, None, None)]
+    assert screened(campaign(), profile=profile).verdicts == [("offer", Outcome.SUPPRESSED, Reason.OPT_OUT, None, None)]
+
+
+def test_a_consented_channel_without_an_address_suppresses_as_unreachable():
+    profile = a_profile(msisdn=None, consents={"sms": True, "email": False, "app_push": False})
+    assert screened(campaign(channels=(SMS,)), profile=profile).verdicts == [
+        ("offer", Outcome.SUPPRESSED, Reason.NO_CHANNEL, None, None)]
 
 
 def test_only_channels_enabled_for_delivery_are_chosen():

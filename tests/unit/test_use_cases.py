@@ -190,8 +190,9 @@ class DeliverRig:
         self.email = MemoryEmail()
         self.ledger = MemoryContactLedger()
         self.decisions = MemoryDecisionSink()
+        self.later = MemoryOutbox()
         self.deliver = Deliver(MemoryCampaignStore(campaigns), self.ledger, self.sms, self.email, self.decisions,
-                               memory_once(), clock)
+                               memory_once(), clock, later=self.later)
 
     def run(self, *offers):
         return self.deliver.run([an_sqs_record(o, f"m-{i}") for i, o in enumerate(offers)])

@@ -214,5 +214,10 @@ def decisions(
     console.print(table)
 
 
+from marketing.cli_data import events_app, profiles_app  # noqa: E402
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(events_app, name="events")
+
+
 def main() -> None:
     app()

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from marketing.domain.campaigns import Campaign
+from marketing.domain.contact_policy import CapCheck
 from marketing.domain.decisions import Refusal
 from marketing.domain.models import Profile
 
@@ -31,12 +32,20 @@ class CampaignStore(Protocol):
 
 @dataclass(frozen=True)
 class ContactRequest:
+    """One contact to count, with every limit it must fit in (all checked and counted atomically)."""
+
     customer_id: str
     campaign_id: str
     event_id: str
     per_customer: int | None
     cooldown_s: float | None
     now: datetime
+    caps: tuple[CapCheck, ...] = ()   # the customer's day/week/month caps, all channels and this channel
+    daily_cap: int | None = None      # the campaign's contacts per day
+    campaign_day: str = ""            # the campaign's counting day for daily_cap
+    budget: float | None = None       # the campaign's budget
+    cost: float = 0.0                 # what this contact spends of it (the offer's value)
+    check_complaint: bool = False     # refuse while a complaint suppresses the customer
 
 
 class ContactLedger(Protocol):
@@ -48,6 +57,9 @@ class ContactLedger(Protocol):
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         """Record a contact as delivered; False if this event's contact was already recorded."""
 
+    def record_complaint(self, customer_id: str, until: datetime) -> None:
+        """Suppress marketing to the customer until `until` (a complaint was made)."""
+
 
 class RecordStream(Protocol):
     def put(self, records: Sequence[tuple[str, bytes]]) -> list[int]:
@@ -55,8 +67,8 @@ class RecordStream(Protocol):
 
 
 class Outbox(Protocol):
-    def send(self, messages: Sequence[dict[str, Any]]) -> list[int]:
-        """Send JSON messages; returns the indexes that failed."""
+    def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
+        """Send JSON messages (visible after `delay_seconds`); returns the indexes that failed."""
 
 
 class DecisionSink(Protocol):

@@ -102,6 +102,7 @@ PROFILES = Table("profiles", "PROFILES_TABLE", Key("customer_id"))
 CAMPAIGNS = Table("campaigns", "CAMPAIGNS_TABLE", Key("campaign_id"))
 CONTACTS = Table("contacts", "CONTACTS_TABLE", Key("customer_id"), Key("sk"), ttl_attribute="expires_at")
 IDEMPOTENCY = Table("idempotency", "IDEMPOTENCY_TABLE", Key("id"), ttl_attribute="expiration")
+COUNTERS = Table("campaign-counters", "COUNTERS_TABLE", Key("campaign_id"), Key("sk"))
 
 CUSTOMER_EVENTS = Stream("customer-events", "CUSTOMER_EVENTS_STREAM")
 ENRICHED_EVENTS = Stream("enriched-events", "ENRICHED_EVENTS_STREAM")
@@ -124,15 +125,15 @@ ENRICH = Function(
 DECIDE = Function(
     "decide", "decide",
     source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
-    uses=("campaigns", "contacts", "idempotency", "decisions", "delivery"),
+    uses=("campaigns", "contacts", "campaign-counters", "idempotency", "decisions", "delivery"),
 )
 DELIVER = Function(
     "deliver", "deliver",
     source=QueueMapping("delivery"),
-    uses=("campaigns", "contacts", "idempotency"),
+    uses=("campaigns", "contacts", "idempotency", "decisions", "delivery"),  # failed rows; offers held past quiet hours
 )
 
-TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY)
+TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS)
 STREAMS = (CUSTOMER_EVENTS, ENRICHED_EVENTS)
 QUEUES = (EVENTS_DLQ, ENRICH_FAILURES, DECIDE_FAILURES, DELIVERY_DLQ, DELIVERY)  # DLQs before their sources
 BUCKETS = (DECISIONS_BUCKET, REPORTS_BUCKET)

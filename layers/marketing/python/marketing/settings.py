@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from marketing import resources
 from marketing.domain.catalog import EventCatalog
+from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.models import Channel
 
 
@@ -27,6 +28,7 @@ class Settings(BaseModel):
     campaigns_table: str | None = None
     contacts_table: str | None = None
     idempotency_table: str | None = None
+    counters_table: str | None = None
     customer_events_stream: str | None = None
     enriched_events_stream: str | None = None
     events_dlq_url: str | None = None
@@ -35,6 +37,7 @@ class Settings(BaseModel):
     decisions_bucket: str | None = None
     reports_bucket: str | None = None
     catalog_path: str = "events/catalog.yaml"
+    contact_policy_path: str = "events/contact_policy.yaml"
     campaign_cache_seconds: float = Field(default=30.0, ge=0)
     idempotency_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     contact_history_days: int = Field(default=180, ge=1)
@@ -51,7 +54,7 @@ class Settings(BaseModel):
         for resource in described:
             if resource.env in env:
                 values[resource.env.lower()] = env[resource.env]
-        for key in ("CATALOG_PATH", "CAMPAIGN_CACHE_SECONDS", "IDEMPOTENCY_EXPIRY_SECONDS", "CONTACT_HISTORY_DAYS",
+        for key in ("CATALOG_PATH", "CONTACT_POLICY_PATH", "CAMPAIGN_CACHE_SECONDS", "IDEMPOTENCY_EXPIRY_SECONDS", "CONTACT_HISTORY_DAYS",
                     "SMS_SENDER_ID", "SMS_TYPE", "EMAIL_SENDER"):
             if key in env:
                 values[key.lower()] = env[key]
@@ -67,3 +70,7 @@ class Settings(BaseModel):
     @cached_property
     def catalog(self) -> EventCatalog:
         return EventCatalog.from_file(self.catalog_path)
+
+    @cached_property
+    def contact_policy(self) -> ContactPolicy:
+        return ContactPolicy.from_file(self.contact_policy_path)

@@ -159,41 +159,119 @@ class DynamoCampaignStore:
 
 
 class DynamoContactLedger:
-    """Per-customer contact state. (customer, `campaign#ID`) holds the campaign's count and last contact;
-    (customer, `contact#EVENT`) records a delivered contact. Caps are enforced by the condition of one
-    UpdateItem, never by reading first, so they hold under any number of concurrent invocations."""
+    """Per-customer contact state in the contacts table: (customer, `campaign#ID`) the campaign's
+    count and last contact, (customer, `cap#PERIOD#KEY`) the day/week/month counters, (customer,
+    `state`) a complaint suppression, (customer, `contact#EVENT`) a delivered contact; and the
+    campaign's daily and budget counters in the counters table. A contact is counted by one
+    transaction whose conditions are the limits: never read first, so caps hold under any number
+    of concurrent invocations, and a refused contact counts nowhere."""
 
-    def __init__(self, client: Any, table: str, history_days: int = 180):
+    def __init__(self, client: Any, table: str, history_days: int = 180, counters_table: str | None = None):
         self._client, self._table, self._history = client, table, timedelta(days=history_days)
+        self._counters = counters_table
 
-    def reserve(self, request: ContactRequest) -> Refusal | None:
+    def _campaign_update(self, request: ContactRequest) -> dict[str, Any]:
         now_s = int(request.now.timestamp())
-        conditions, values = [], {":one": {"N": "1"}, ":now": {"N": str(now_s)}}
+        conditions, values = [], {":one": {"N": "1"}, ":now": {"N": str(now_s)}, ":event": {"S": request.event_id}}
         if request.per_customer is not None:
             conditions.append("(attribute_not_exists(n) OR n < :limit)")
             values[":limit"] = {"N": str(request.per_customer)}
         if request.cooldown_s is not None:
             conditions.append("(attribute_not_exists(last_at) OR last_at <= :cutoff)")
             values[":cutoff"] = {"N": str(now_s - int(request.cooldown_s))}
-        kwargs: dict[str, Any] = {
+        update: dict[str, Any] = {
             "TableName": self._table,
             "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"campaign#{request.campaign_id}"}},
             "UpdateExpression": "ADD n :one SET last_at = :now, last_event = :event",
-            "ExpressionAttributeValues": {**values, ":event": {"S": request.event_id}},
+            "ExpressionAttributeValues": values,
         }
         if conditions:
-            kwargs["ConditionExpression"] = " AND ".join(conditions)
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            update["ConditionExpression"] = " AND ".join(conditions)
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return update
+
+    @staticmethod
+    def _campaign_refusal(request: ContactRequest, old: dict[str, Any]) -> Refusal:
+        if request.per_customer is not None and old.get("n", 0) >= request.per_customer:
+            return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{old.get('n')} of {request.per_customer}")
+        return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(old.get('last_at', 0)).isoformat()}")
+
+    def reserve(self, request: ContactRequest) -> Refusal | None:
+        campaign = self._campaign_update(request)
+        items: list[dict[str, Any]] = [{"Update": campaign}]
+        refusals: list[Refusal | None] = [None]  # None: classify from the campaign item's old values
+        for cap in request.caps:
+            items.append({"Update": {
+                "TableName": self._table,
+                "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"cap#{cap.period}#{cap.period_key}"}},
+                "UpdateExpression": "ADD #c :one SET expires_at = if_not_exists(expires_at, :exp)",
+                "ConditionExpression": "attribute_not_exists(#c) OR #c < :limit",
+                "ExpressionAttributeNames": {"#c": cap.counter},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(cap.limit)},
+                                              ":exp": {"N": str(int((cap.expires_at + timedelta(days=1)).timestamp()))}},
+            }})
+            refusals.append(Refusal(Outcome.THROTTLED, Reason.CAP, cap.name))
+        if request.check_complaint:
+            items.append({"ConditionCheck": {
+                "TableName": self._table,
+                "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": "state"}},
+                "ConditionExpression": "attribute_not_exists(complaint_until) OR complaint_until < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(request.now.timestamp()))}},
+            }})
+            refusals.append(Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT))
+        if request.daily_cap is not None and self._counters:
+            items.append({"Update": {
+                "TableName": self._counters,
+                "Key": {"campaign_id": {"S": request.campaign_id}, "sk": {"S": f"day#{request.campaign_day}"}},
+                "UpdateExpression": "ADD n :one",
+                "ConditionExpression": "attribute_not_exists(n) OR n < :cap",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":cap": {"N": str(request.daily_cap)}},
+            }})
+            refusals.append(Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day"))
+        if request.budget is not None and self._counters:
+            items.append({"Update": {
+                "TableName": self._counters,
+                "Key": {"campaign_id": {"S": request.campaign_id}, "sk": {"S": "budget"}},
+                "UpdateExpression": "ADD spent :cost",
+                "ConditionExpression": "attribute_not_exists(spent) OR spent <= :left",
+                "ExpressionAttributeValues": {":cost": {"N": str(_dynamo(request.cost))},
+                                              ":left": {"N": str(_dynamo(request.budget - request.cost))}},
+            }})
+            refusals.append(Refusal(Outcome.THROTTLED, Reason.BUDGET, f"budget {request.budget:g}"))
+        if len(items) == 1:
+            return self._reserve_one(request, campaign)
+        for attempt in range(_RETRIES + 1):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return None
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                for index, reason in enumerate(reasons):
+                    if reason.get("Code") == "ConditionalCheckFailed":
+                        return refusals[index] or self._campaign_refusal(request, from_item(reason.get("Item") or {}))
+                if not any(r.get("Code") == "TransactionConflict" for r in reasons):
+                    raise
+                _backoff(attempt)  # another invocation touched the same counters: try again
+        raise RuntimeError(f"contact for {request.customer_id}/{request.campaign_id}: transaction kept conflicting")
+
+    def _reserve_one(self, request: ContactRequest, update: dict[str, Any]) -> Refusal | None:
         try:
-            self._client.update_item(**kwargs)
+            self._client.update_item(**update)
             return None
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            old = from_item(exc.response.get("Item") or {})
-        if request.per_customer is not None and old.get("n", 0) >= request.per_customer:
-            return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{old.get('n')} of {request.per_customer}")
-        return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(old.get('last_at', 0)).isoformat()}")
+            return self._campaign_refusal(request, from_item(exc.response.get("Item") or {}))
+
+    def record_complaint(self, customer_id: str, until: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"customer_id": {"S": customer_id}, "sk": {"S": "state"}},
+            UpdateExpression="SET complaint_until = :until",
+            ExpressionAttributeValues={":until": {"N": str(int(until.timestamp()))}},
+        )
 
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         try:
@@ -250,11 +328,14 @@ class SqsOutbox:
     def __init__(self, client: Any, queue_url: str):
         self._client, self._url = client, queue_url
 
-    def send(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+    def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
         failed: list[int] = []
         for offset in range(0, len(messages), 10):
             batch = messages[offset:offset + 10]
             entries = [{"Id": str(i), "MessageBody": json.dumps(m, ensure_ascii=False, default=str)} for i, m in enumerate(batch)]
+            if delay_seconds:
+                for entry in entries:
+                    entry["DelaySeconds"] = delay_seconds
             for attempt in range(_RETRIES + 1):
                 response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
                 bad = {f["Id"] for f in response.get("Failed", [])}

@@ -49,19 +49,45 @@ class MemoryContactLedger:
     def __init__(self) -> None:
         self.counters: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.caps: dict[tuple[str, str, str, str], int] = {}
+        self.daily: dict[tuple[str, str], int] = {}
+        self.spent: dict[str, float] = {}
+        self.complaints: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def reserve(self, request: ContactRequest) -> Refusal | None:
         key = (request.customer_id, request.campaign_id)
         now_s = int(request.now.timestamp())
-        with self._lock:
+        with self._lock:  # all limits checked, then all counted: as one DynamoDB transaction does
             state = self.counters.get(key, {"n": 0, "last_at": None})
             if request.per_customer is not None and state["n"] >= request.per_customer:
                 return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{state['n']} of {request.per_customer}")
             if request.cooldown_s is not None and state["last_at"] is not None and state["last_at"] > now_s - request.cooldown_s:
                 return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(state['last_at']).isoformat()}")
+            for cap in request.caps:
+                if self.caps.get((request.customer_id, cap.period, cap.period_key, cap.counter), 0) >= cap.limit:
+                    return Refusal(Outcome.THROTTLED, Reason.CAP, cap.name)
+            if request.check_complaint and self.complaints.get(request.customer_id, 0) > now_s:
+                return Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
+            day = (request.campaign_id, request.campaign_day)
+            if request.daily_cap is not None and self.daily.get(day, 0) >= request.daily_cap:
+                return Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day")
+            spent = self.spent.get(request.campaign_id, 0.0)
+            if request.budget is not None and spent + request.cost > request.budget:
+                return Refusal(Outcome.THROTTLED, Reason.BUDGET, f"{spent:g} of {request.budget:g} spent")
             self.counters[key] = {"n": state["n"] + 1, "last_at": now_s, "last_event": request.event_id}
+            for cap in request.caps:
+                slot = (request.customer_id, cap.period, cap.period_key, cap.counter)
+                self.caps[slot] = self.caps.get(slot, 0) + 1
+            if request.daily_cap is not None:
+                self.daily[day] = self.daily.get(day, 0) + 1
+            if request.budget is not None:
+                self.spent[request.campaign_id] = spent + request.cost
             return None
+
+    def record_complaint(self, customer_id: str, until: datetime) -> None:
+        with self._lock:
+            self.complaints[customer_id] = int(until.timestamp())
 
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         with self._lock:
@@ -83,9 +109,11 @@ class MemoryRecordStream:
 class MemoryOutbox:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.delays: list[int] = []
 
-    def send(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+    def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
         self.messages.extend(json.loads(json.dumps(m, default=str)) for m in messages)
+        self.delays.extend([delay_seconds] * len(messages))
         return []
 
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from marketing.app.batch import KINESIS, BatchOutcome, process
 from marketing.app.campaign_cache import CampaignCache
+from marketing.domain.contact_policy import ContactPolicy, cap_checks
 from marketing.domain.decisions import Candidate, Verdict, all_verdicts, arbitrate, decision_id, record_rows, screen
 from marketing.domain.models import Channel, CustomerEvent, Outcome, Profile, Reason
 from marketing.ports import ContactLedger, ContactRequest, DecisionSink, Once, Outbox
+
+
+COMPLAINT_EVENT = "care.complaint"
 
 
 def _verdict(row: list[Any]) -> Verdict:
@@ -28,9 +32,11 @@ def _verdict(row: list[Any]) -> Verdict:
 
 class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
-                 once: Once, clock: Callable[[], datetime], channels: frozenset[Channel]):
+                 once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
+                 policy: ContactPolicy | None = None):
         self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
         self._once, self._clock, self._channels = once, clock, channels
+        self._policy = policy or ContactPolicy()
 
     def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
         now = self._clock()
@@ -46,16 +52,19 @@ class Decide:
             envelope = json.loads(record.kinesis.data_as_bytes())
             event = CustomerEvent.model_validate(envelope["event"])
             profile = Profile.model_validate(envelope["profile"])
+            if event.event_type == COMPLAINT_EVENT and self._policy.complaint_suppression_days:
+                self._ledger.record_complaint(event.customer_id,
+                                              now + timedelta(days=self._policy.complaint_suppression_days))
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
-            screening = screen(event, profile, match, now, self._channels)
+            screening = screen(event, profile, match, now, self._channels, self._policy)
             verdicts = screening.verdicts
             if screening.candidates:
                 result = self._once(
                     {"event_id": event.event_id, "customer_id": event.customer_id},
-                    lambda _: self._commit(screening.candidates, event, now),
+                    lambda _: self._commit(screening.candidates, event, profile, now),
                 )
                 verdicts = verdicts + [_verdict(v) for v in result["verdicts"]]
-                if result["winner"]:
+                if result["winner"] and not result.get("holdout"):
                     offers.append(self._offer(event, profile, result, decided_at))
                     offer_ids.append(record.kinesis.sequence_number)
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -71,20 +80,29 @@ class Decide:
         outcome.count("offers", len(offers))
         return outcome
 
-    def _commit(self, candidates: list[Candidate], event: CustomerEvent, now: datetime) -> dict[str, Any]:
+    def _commit(self, candidates: list[Candidate], event: CustomerEvent, profile: Profile, now: datetime) -> dict[str, Any]:
         def reserve(candidate: Candidate):
-            limits = candidate.campaign.limits
+            campaign = candidate.campaign
+            limits = campaign.limits
             return self._ledger.reserve(ContactRequest(
-                customer_id=event.customer_id, campaign_id=candidate.campaign.id, event_id=event.event_id,
+                customer_id=event.customer_id, campaign_id=campaign.id, event_id=event.event_id,
                 per_customer=limits.per_customer,
                 cooldown_s=limits.cooldown.total_seconds() if limits.cooldown else None,
                 now=now,
+                caps=tuple(cap_checks(self._policy, candidate.channel, now, profile.timezone)),
+                daily_cap=limits.daily_cap,
+                campaign_day=now.astimezone(campaign.schedule.start.tzinfo).strftime("%Y-%m-%d"),
+                budget=limits.budget,
+                cost=campaign.offer.value,
+                check_complaint=self._policy.complaint_suppression_days > 0,
             ))
 
         winner, verdicts = arbitrate(candidates, reserve)
         return {
             "winner": winner.campaign.id if winner else None,
             "channel": winner.channel.value if winner else None,
+            "holdout": bool(winner and winner.holdout),
+            "not_before": winner.not_before.isoformat() if winner and winner.not_before else None,
             "verdicts": [[c, o.value, r.value if r else None, ch.value if ch else None, d] for c, o, r, ch, d in verdicts],
         }
 
@@ -97,5 +115,6 @@ class Decide:
             "campaign_id": result["winner"],
             "channel": result["channel"],
             "decided_at": decided_at,
+            "not_before": result.get("not_before"),  # quiet hours: deliver holds it until then
             "contact": {k: v for k, v in profile.model_dump(mode="json", include={"name", "msisdn", "email", "locale", "timezone"}).items()},
         }

@@ -17,15 +17,20 @@ from marketing.app.batch import SQS, BatchOutcome, process
 from marketing.domain.campaigns import Campaign, EmailTemplate, SmsTemplate
 from marketing.domain.models import Channel, Outcome, Reason
 from marketing.domain.templates import MissingField, render
-from marketing.ports import CampaignStore, ContactLedger, DecisionSink, DeliveryError, EmailSender, Once, SmsSender
+from marketing.ports import CampaignStore, ContactLedger, DecisionSink, DeliveryError, EmailSender, Once, Outbox, SmsSender
+
+
+MAX_DELAY_S = 900  # SQS's longest message delay
 
 
 class Deliver:
     def __init__(self, campaigns: CampaignStore, ledger: ContactLedger, sms: SmsSender, email: EmailSender,
-                 decisions: DecisionSink, once: Once, clock: Callable[[], datetime], cache_seconds: float = 30.0):
+                 decisions: DecisionSink, once: Once, clock: Callable[[], datetime], later: Outbox,
+                 cache_seconds: float = 30.0):
         self._campaigns, self._ledger, self._sms, self._email = campaigns, ledger, sms, email
         self._decisions, self._once, self._clock = decisions, once, clock
         self._cache_seconds = cache_seconds
+        self._later = later
         self._cache: dict[str, tuple[float, Campaign | None]] = {}
 
     def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
@@ -34,6 +39,12 @@ class Deliver:
 
         def handle(record: SQSRecord) -> None:
             offer = json.loads(record.body)
+            wait = self._wait(offer)
+            if wait > 0:  # deferred past quiet hours: back on the queue until then (SQS delays by ≤ 15 min)
+                if self._later.send([offer], delay_seconds=min(int(wait) + 1, MAX_DELAY_S)):
+                    raise RuntimeError(f"could not hold offer {offer['event_id']} for later")
+                outcome.count("delivery.held")
+                return
             result = self._once(offer, self._deliver)
             outcome.count(f"delivery.{result['status']}")
             if result["status"] == Outcome.FAILED.value:
@@ -43,6 +54,12 @@ class Deliver:
         if failed_rows:
             self._decisions.write(failed_rows)
         return outcome
+
+    def _wait(self, offer: dict[str, Any]) -> float:
+        not_before = offer.get("not_before")
+        if not not_before:
+            return 0.0
+        return (datetime.fromisoformat(not_before) - self._clock()).total_seconds()
 
     def _campaign(self, campaign_id: str) -> Campaign | None:
         """Templates are read through a short cache (as decide reads campaigns): edits show within a minute."""

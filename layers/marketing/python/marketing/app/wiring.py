@@ -60,22 +60,25 @@ def build_enrich(settings: Settings) -> Enrich:
 
 
 def build_decide(settings: Settings) -> Decide:
-    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url")
+    settings.require("campaigns_table", "contacts_table", "counters_table", "idempotency_table", "decisions_firehose",
+                     "delivery_queue_url")
     dynamodb = client("dynamodb")
     store = aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid)
     return Decide(
         campaigns=CampaignCache(store, settings.campaign_cache_seconds),
-        ledger=aws.DynamoContactLedger(dynamodb, settings.contacts_table, settings.contact_history_days),
+        ledger=aws.DynamoContactLedger(dynamodb, settings.contacts_table, settings.contact_history_days,
+                                       settings.counters_table),
         decisions=aws.FirehoseDecisionSink(client("firehose"), settings.decisions_firehose),
         offers=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
         once=_once(settings, dynamodb, "decide"),
         clock=utc_now,
         channels=settings.channels,
+        policy=settings.contact_policy,
     )
 
 
 def build_deliver(settings: Settings) -> Deliver:
-    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose")
+    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url")
     dynamodb = client("dynamodb")
     return Deliver(
         campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
@@ -85,5 +88,6 @@ def build_deliver(settings: Settings) -> Deliver:
         decisions=aws.FirehoseDecisionSink(client("firehose"), settings.decisions_firehose),
         once=_once(settings, dynamodb, "deliver"),
         clock=utc_now,
+        later=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
         cache_seconds=settings.campaign_cache_seconds,
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from marketing.domain.campaigns import Campaign
+from marketing.domain.contact_policy import ContactPolicy, in_group, quiet_until
 from marketing.domain.matching import Match
 from marketing.domain.models import Channel, CustomerEvent, DecisionRecord, Outcome, Profile, Reason
 
@@ -48,6 +49,8 @@ def reachable_channels(campaign: Campaign, profile: Profile, available: frozense
 class Candidate:
     campaign: Campaign
     channel: Channel
+    holdout: bool = False               # in the campaign's control group: wins, but nothing is sent
+    not_before: datetime | None = None  # quiet hours: reserved now, delivered when they end
 
 
 @dataclass(slots=True)
@@ -67,19 +70,30 @@ class Screening:
         return self.audience.rejected
 
 
+def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Channel]) -> Reason:
+    """Why none of a campaign's channels can be used: opted out of all, or no address for the rest."""
+    consents = profile.consents.model_dump()
+    usable = [c for c in campaign.channel_order if c in available]
+    return Reason.OPT_OUT if usable and not any(consents[c.value] for c in usable) else Reason.NO_CHANNEL
+
+
 def screen(
     event: CustomerEvent,
     profile: Profile,
     match: Match,
     now: datetime,
     available: frozenset[Channel] = frozenset(Channel),
+    policy: ContactPolicy | None = None,
 ) -> Screening:
+    """The checks that need no counting: age, consents, control groups, quiet hours, channels."""
     out = Screening(audience=match)
     if not match.eligible:
         return out
     verdicts = out.verdicts
     age = now - event.occurred_at
     consents = profile.consents
+    global_control = policy is not None and in_group(profile.customer_id, "global", policy.global_control_group)
+    quiet = quiet_until(policy, now, profile.timezone) if policy is not None else None
     channels_for: dict[tuple[Channel, ...], list[Channel]] = {}  # campaigns often share a channel list
     for campaign in sorted(match.eligible, key=_RANK):
         max_age = campaign.trigger.max_event_age
@@ -89,14 +103,19 @@ def screen(
             verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.MARKETING_CONSENT, None, None))
         elif consents.dnd:
             verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.DND, None, None))
+        elif global_control:
+            verdicts.append((campaign.id, Outcome.HOLDOUT, Reason.GLOBAL_CONTROL, None, None))
+        elif quiet is not None and campaign.quiet_hours == "drop":
+            verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.QUIET_HOURS, None, f"until {quiet.isoformat()}"))
         else:
             channels = channels_for.get(campaign.channel_order)
             if channels is None:
                 channels = channels_for[campaign.channel_order] = reachable_channels(campaign, profile, available)
             if channels:
-                out.candidates.append(Candidate(campaign, channels[0]))
+                holdout = in_group(profile.customer_id, campaign.id, campaign.control_group)
+                out.candidates.append(Candidate(campaign, channels[0], holdout, quiet))
             else:
-                verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.NO_CHANNEL, None, None))
+                verdicts.append((campaign.id, Outcome.SUPPRESSED, _unreachable(campaign, profile, available), None, None))
     return out
 
 
@@ -121,10 +140,18 @@ def arbitrate(
         if winner is not None:
             verdicts.append((campaign.id, Outcome.LOST_ARBITRATION, Reason.PRIORITY, None, winner.campaign.id))
             continue
+        if candidate.holdout:  # the control customer is decided like a treated one, then not contacted
+            winner = candidate
+            verdicts.append((campaign.id, Outcome.HOLDOUT, Reason.CONTROL_GROUP, None, None))
+            continue
         refusal = reserve(candidate)
         if refusal is None:
             winner = candidate
-            verdicts.append((campaign.id, Outcome.SENT, None, candidate.channel, None))
+            if candidate.not_before is not None:
+                verdicts.append((campaign.id, Outcome.DEFERRED, Reason.QUIET_HOURS, candidate.channel,
+                                 f"until {candidate.not_before.isoformat()}"))
+            else:
+                verdicts.append((campaign.id, Outcome.SENT, None, candidate.channel, None))
         else:
             verdicts.append((campaign.id, refusal.outcome, refusal.reason, None, refusal.detail))
     return winner, verdicts

@@ -226,19 +226,21 @@ class BitRejections:
 
     __slots__ = ("group", "drops")
 
-    def __init__(self, group: _BitGroup, drops: list[tuple[int, int]]):
+    def __init__(self, group: _BitGroup, drops: list[tuple[int, int, Any]]):
         self.group, self.drops = group, drops
 
     def count(self) -> int:
-        return sum(bits.bit_count() for _, bits in self.drops)
+        return sum(bits.bit_count() for _, bits, _ in self.drops)
 
     def __iter__(self):
-        reasons = self.group.reasons
-        for path_index, bits in self.drops:
+        reasons, group = self.group.reasons, self.group
+        for path_index, bits, value in self.drops:
             row = reasons[path_index]
             while bits:
                 low = bits & -bits
-                yield row[low.bit_length() - 1]
+                reason = row[low.bit_length() - 1]
+                # several tests on one path: name the one this value fails
+                yield reason if reason.__class__ is tuple else group.first_failing(path_index, reason, value)
                 bits ^= low
 
 
@@ -304,8 +306,9 @@ class _BitGroup:
         for members in self.members:
             row: list[Rejection | None] = [None] * size
             for i, nodes in members:
-                row[i] = (self.campaigns[i], describe(nodes[0]) if len(nodes) == 1 else nodes[0].path.text
-                          if isinstance(nodes[0], Test) else describe(nodes[0]))
+                ranked = sorted(nodes, key=_rank)
+                row[i] = (self.campaigns[i], describe(ranked[0])) if len(ranked) == 1 else \
+                    [(node, (self.campaigns[i], describe(node))) for node in ranked]
             self.reasons.append(row)
         self.keyers = [self._keyer(members) for members in self.members]
         self.memo: list[dict[Any, int]] = [{} for _ in self.members]
@@ -314,7 +317,7 @@ class _BitGroup:
         self.checks = {i: _compile_residual(campaign, nodes) for i, (campaign, nodes) in self.residual.items()}
         self.scan = self._compile_scan()
 
-    def _compile_scan(self) -> Callable[[dict, dict, dict], tuple[int, list[tuple[int, int]]]]:
+    def _compile_scan(self) -> Callable[[dict, dict, dict], tuple[int, list[tuple[int, int, Any]]]]:
         """Straight-line code over the paths: for categories a prefilled value → mask table, for
         numbers a bisect into prefilled interval masks, other paths through the memo."""
         comp = _Compiler()
@@ -326,7 +329,8 @@ class _BitGroup:
             if all(leaf.op in ("eq", "ne", "in", "nin") for leaf in leaves):
                 named = {v for leaf in leaves for v in (leaf.operand if leaf.op in ("in", "nin") else (leaf.operand,))}
                 table = {v: self.all ^ self._mask(j, None, v, keep=False) for v in named}
-                body.append(f"    d = alive & {comp.const(table)}.get({read}, {comp.const(self.all ^ self._mask(j, None, MISSING, keep=False))})")
+                body.append(f"    v = {read}")
+                body.append(f"    d = alive & {comp.const(table)}.get(v, {comp.const(self.all ^ self._mask(j, None, MISSING, keep=False))})")
             elif all(leaf.op in ("gt", "gte", "lt", "lte", "between") and leaf.operand.__class__ is not str
                      and not (leaf.op == "between" and isinstance(leaf.operand[0], str)) for leaf in leaves):
                 bounds = sorted({b for leaf in leaves for b in (leaf.operand if leaf.op == "between" else (leaf.operand,))})
@@ -343,12 +347,22 @@ class _BitGroup:
                 body.append(f"    if v.__class__ in N: i = bl({b}, v); d = alive & {tab}[2 * i + (i < {len(bounds)} and {b}[i] == v)]")
                 body.append(f"    else: d = alive & {comp.const(self.all ^ self._mask(j, None, MISSING, keep=False))}")
             else:
-                body.append(f"    d = alive & ~miss({j}, {read})")
-            body.append(f"    if d:")  # the campaigns this path's value refuses, among those still alive
-            body.append(f"        drops.append(({j}, d)); alive ^= d")
+                body.append(f"    v = {read}")
+                body.append(f"    d = alive & ~miss({j}, v)")
+            body.append("    if d:")  # the campaigns this path's value refuses, among those still alive
+            body.append(f"        drops.append(({j}, d, v)); alive ^= d")
             body.append("        if not alive: return alive, drops")
         body.append("    return alive, drops")
         return _factory(comp, body, "<campaign-bitset>", "a, f, t")
+
+    def first_failing(self, index: int, tests: list[tuple[Node, Rejection]], value: Any) -> Rejection:
+        from marketing.domain.conditions import evaluate
+
+        source, name = self.paths[index]
+        sources: dict[str, dict] = {EVENT: {}, FIELD: {}, TAG: {}}
+        if value is not MISSING:
+            sources[source] = {name: value}
+        return next((reason for node, reason in tests if not evaluate(node, sources, 0.0)), tests[0][1])
 
     def _miss(self, index: int, value: Any) -> int:
         key = self.keyers[index](value)

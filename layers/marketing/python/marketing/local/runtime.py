@@ -123,6 +123,7 @@ def handler_env(stack_env: dict[str, str], function: r.Function) -> dict[str, st
     return {
         **stack_env,
         "CATALOG_PATH": str(repo_path("events", "catalog.yaml")),
+        "CONTACT_POLICY_PATH": os.environ.get("CONTACT_POLICY_PATH", str(repo_path("events", "contact_policy.yaml"))),
         "POWERTOOLS_SERVICE_NAME": function.logical,
         "POWERTOOLS_METRICS_NAMESPACE": "EventMarketing",
         "POWERTOOLS_TRACE_DISABLED": "true",

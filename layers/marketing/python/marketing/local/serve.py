@@ -1,6 +1,7 @@
 """`marketing local up` runs this in the background: the emulator, every resource, and the pollers.
 
-Writes its address and resource names to .marketing/local.json; stops on SIGTERM (`local down`).
+Writes its address and resource names to .marketing/local.json, whether the pipeline is busy or idle
+to .marketing/status.json (for `events publish --wait`); stops on SIGTERM (`local down`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from marketing.adapters.aws import DynamoCampaignStore
 from marketing.domain.catalog import EventCatalog
 from marketing.local.demo import load_campaigns
 from marketing.local.runtime import Emulator, Pipeline, repo_path
+from marketing.local.status import StatusRecorder
 
 
 def main(state_file: str) -> None:
@@ -25,6 +27,7 @@ def main(state_file: str) -> None:
     for campaign in load_campaigns(catalog):
         store.put_campaign(campaign)
     pipeline = Pipeline(emulator.env, emulator.client)
+    status = StatusRecorder(Path(state_file).with_name("status.json"))
     running = True
 
     def stop(*_: object) -> None:
@@ -36,9 +39,13 @@ def main(state_file: str) -> None:
     Path(state_file).write_text(json.dumps({"endpoint": emulator.endpoint, "pid": os.getpid(), "env": env,
                                             "started_at": time.time()}, indent=2))
     while running:
-        if not pipeline.step():
+        started = time.time()
+        moved = pipeline.step()
+        status.record(started, moved)
+        if not moved:
             time.sleep(0.3)
     emulator.stop()
+    status.remove()
     Path(state_file).unlink(missing_ok=True)
 
 
