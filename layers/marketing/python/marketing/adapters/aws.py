@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from marketing.domain.campaigns import Campaign, load_campaign
 from marketing.domain.catalog import EventCatalog
+from marketing.domain.contact_policy import CapCheck
 from marketing.domain.decisions import Refusal
 from marketing.domain.models import Outcome, Profile, Reason
 from marketing.ports import ContactRequest, DeliveryError, Once
@@ -199,18 +200,28 @@ class DynamoContactLedger:
     def reserve(self, request: ContactRequest) -> Refusal | None:
         campaign = self._campaign_update(request)
         items: list[dict[str, Any]] = [{"Update": campaign}]
-        refusals: list[Refusal | None] = [None]  # None: classify from the campaign item's old values
-        for cap in request.caps:
+        # how to name a refusal from the item's old values (None: the campaign item's rule)
+        refusals: list[Refusal | Callable[[dict[str, Any]], Refusal] | None] = [None]
+        periods: dict[tuple[str, str], list[CapCheck]] = {}
+        for cap in request.caps:  # one item per period holds every counter of that period
+            periods.setdefault((cap.period, cap.period_key), []).append(cap)
+        for (period, key), caps in periods.items():
+            names = {f"#c{i}": cap.counter for i, cap in enumerate(caps)}
+            values = {":one": {"N": "1"},
+                      ":exp": {"N": str(int((caps[0].expires_at + timedelta(days=1)).timestamp()))}}
+            values.update({f":l{i}": {"N": str(cap.limit)} for i, cap in enumerate(caps)})
             items.append({"Update": {
                 "TableName": self._table,
-                "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"cap#{cap.period}#{cap.period_key}"}},
-                "UpdateExpression": "ADD #c :one SET expires_at = if_not_exists(expires_at, :exp)",
-                "ConditionExpression": "attribute_not_exists(#c) OR #c < :limit",
-                "ExpressionAttributeNames": {"#c": cap.counter},
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(cap.limit)},
-                                              ":exp": {"N": str(int((cap.expires_at + timedelta(days=1)).timestamp()))}},
+                "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"cap#{period}#{key}"}},
+                "UpdateExpression": "ADD " + ", ".join(f"#c{i} :one" for i in range(len(caps)))
+                                    + " SET expires_at = if_not_exists(expires_at, :exp)",
+                "ConditionExpression": " AND ".join(f"(attribute_not_exists(#c{i}) OR #c{i} < :l{i})" for i in range(len(caps))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }})
-            refusals.append(Refusal(Outcome.THROTTLED, Reason.CAP, cap.name))
+            refusals.append(lambda old, caps=caps: Refusal(Outcome.THROTTLED, Reason.CAP, next(
+                (c.name for c in caps if old.get(c.counter, 0) >= c.limit), caps[0].name)))
         if request.check_complaint:
             items.append({"ConditionCheck": {
                 "TableName": self._table,
@@ -250,7 +261,10 @@ class DynamoContactLedger:
                 reasons = exc.response.get("CancellationReasons") or []
                 for index, reason in enumerate(reasons):
                     if reason.get("Code") == "ConditionalCheckFailed":
-                        return refusals[index] or self._campaign_refusal(request, from_item(reason.get("Item") or {}))
+                        refusal, old = refusals[index], from_item(reason.get("Item") or {})
+                        if refusal is None:
+                            return self._campaign_refusal(request, old)
+                        return refusal(old) if callable(refusal) else refusal
                 if not any(r.get("Code") == "TransactionConflict" for r in reasons):
                     raise
                 _backoff(attempt)  # another invocation touched the same counters: try again

@@ -35,7 +35,7 @@ class Deliver:
 
     def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
         outcome = BatchOutcome()
-        failed_rows: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []  # delivery's verdicts: failures, and deferred contacts now sent
 
         def handle(record: SQSRecord) -> None:
             offer = json.loads(record.body)
@@ -48,11 +48,13 @@ class Deliver:
             result = self._once(offer, self._deliver)
             outcome.count(f"delivery.{result['status']}")
             if result["status"] == Outcome.FAILED.value:
-                failed_rows.append(self._failed_row(offer, result))
+                rows.append(self._row(offer, Outcome.FAILED, result["reason"], result["detail"]))
+            elif offer.get("not_before"):  # the deferred decision now stands as sent
+                rows.append(self._row(offer, Outcome.SENT, None, f"held until {offer['not_before']}"))
 
         outcome.failures += process(records, SQS, handle)
-        if failed_rows:
-            self._decisions.write(failed_rows)
+        if rows:
+            self._decisions.write(rows)
         return outcome
 
     def _wait(self, offer: dict[str, Any]) -> float:
@@ -102,10 +104,11 @@ class Deliver:
                                      channel.value, self._clock())
         return {"status": Outcome.SENT.value, "message_id": message_id}
 
-    def _failed_row(self, offer: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    def _row(self, offer: dict[str, Any], outcome: Outcome, reason: str | None, detail: str | None) -> dict[str, Any]:
+        """Delivery's own verdict on a decision (it supersedes decide's by decided_at)."""
         return {
             "decision_id": offer["decision_id"], "event_id": offer["event_id"], "customer_id": offer["customer_id"],
-            "campaign_id": offer["campaign_id"], "outcome": Outcome.FAILED.value, "reason": result["reason"],
+            "campaign_id": offer["campaign_id"], "outcome": outcome.value, "reason": reason,
             "channel": offer["channel"], "decided_at": self._clock().isoformat(), "latency_ms": 0.0,
-            "detail": result["detail"],
+            "detail": detail,
         }

@@ -54,7 +54,7 @@ class QuietHours(BaseModel):
 
     def ends_after(self, local: datetime) -> datetime:
         """The first moment at or after `local` outside quiet hours (same timezone)."""
-        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=self.end.second, microsecond=0)
         return end if end > local else end + timedelta(days=1)
 
 
