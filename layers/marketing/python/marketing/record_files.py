@@ -101,6 +101,27 @@ def _lines(path: Path, undecodable: set[int]) -> Iterator[str]:
                 yield raw.decode("utf-8", errors="replace")
 
 
+def _json_objects(path: Path) -> Iterator[tuple[int, dict, str, str | None]]:
+    """(line number, object, its text, None) per JSON-object line, or (number, {}, text, error)."""
+    undecodable: set[int] = set()
+    for number, text in enumerate(_lines(path, undecodable), 1):
+        if number in undecodable:
+            yield number, {}, text, "not UTF-8 text"
+            continue
+        stripped = text.strip()
+        if not stripped:
+            continue
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            yield number, {}, stripped, f"not JSON: {exc.msg} (column {exc.colno})"
+            continue
+        if not isinstance(data, dict):
+            yield number, {}, stripped, f"not a JSON object but {type(data).__name__}"
+            continue
+        yield number, data, stripped, None
+
+
 def _validation_errors(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(part) for part in e['loc']) or 'profile'}: {e['msg']}" for e in exc.errors(include_url=False)
@@ -140,20 +161,9 @@ class ProfileFile:
     # ---- JSON lines
 
     def _json_rows(self) -> Iterator[Row]:
-        undecodable: set[int] = set()
-        for number, text in enumerate(_lines(self.path, undecodable), 1):
-            if number in undecodable:
-                yield Row(number, number, error="not UTF-8 text")
-                continue
-            if not text.strip():
-                continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield Row(number, number, error=f"not JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(data, dict):
-                yield Row(number, number, error=f"not a JSON object but {type(data).__name__}")
+        for number, data, _, error in _json_objects(self.path):
+            if error is not None:
+                yield Row(number, number, error=error)
                 continue
             for key in data.keys() - PROFILE_FIELDS:
                 self.ignored.setdefault(key, number)
@@ -330,21 +340,9 @@ def event_rows(path: Path) -> Iterator[Row]:
     """Customer events, one JSON object per line. Only what publishing needs is checked (an object
     with event_id and customer_id, the partition key): the enrich stage validates the rest and
     dead-letters what fails, as it does for any upstream."""
-    undecodable: set[int] = set()
-    for number, text in enumerate(_lines(path, undecodable), 1):
-        if number in undecodable:
-            yield Row(number, number, error="not UTF-8 text")
-            continue
-        stripped = text.strip()
-        if not stripped:
-            continue
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            yield Row(number, number, error=f"not JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(data, dict):
-            yield Row(number, number, error=f"not a JSON object but {type(data).__name__}")
+    for number, data, stripped, error in _json_objects(path):
+        if error is not None:
+            yield Row(number, number, error=error)
             continue
         errors = [f"{key}: {problem}" for key in ("event_id", "customer_id") if (problem := _identifier(data, key))]
         payload = stripped.encode()
