@@ -195,5 +195,5 @@ class World:
     def contacts_counted(self, customer: str, campaign_id: str) -> int:
         """The (customer, campaign) contact counter the caps are checked against."""
         item = self.client("dynamodb").get_item(TableName=self.env["CONTACTS_TABLE"], Key={
-            "customer_id": {"S": customer}, "sk": {"S": f"campaign#{campaign_id}"}}).get("Item")
-        return int(item["n"]["N"]) if item else 0
+            "customer_id": {"S": customer}, "sk": {"S": "state"}}).get("Item") or {}
+        return int(item[f"n#{campaign_id}"]["N"]) if f"n#{campaign_id}" in item else 0

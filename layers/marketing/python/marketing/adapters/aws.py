@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 
 from marketing.domain.campaigns import Campaign, load_campaign
 from marketing.domain.catalog import EventCatalog
-from marketing.domain.contact_policy import CapCheck
 from marketing.domain.decisions import Refusal
 from marketing.domain.models import Outcome, Profile, Reason
 from marketing.ports import ContactRequest, DeliveryError, Once
@@ -160,129 +159,123 @@ class DynamoCampaignStore:
 
 
 class DynamoContactLedger:
-    """Per-customer contact state in the contacts table: (customer, `campaign#ID`) the campaign's
-    count and last contact, (customer, `cap#PERIOD#KEY`) the day/week/month counters, (customer,
-    `state`) a complaint suppression, (customer, `contact#EVENT`) a delivered contact; and the
-    campaign's daily and budget counters in the counters table. A contact is counted by one
-    transaction whose conditions are the limits: never read first, so caps hold under any number
-    of concurrent invocations, and a refused contact counts nowhere."""
+    """Contact state. Everything a customer's limits need lives on one item, (customer, `state`):
+    per campaign `n#ID` (contacts) and `t#ID` (last contact), per cap `PERIOD#KEY#COUNTER` counters,
+    and `complaint_until`. So one conditional UpdateItem checks and counts every customer limit at
+    once: atomic, never read-then-write, exact under any number of concurrent invocations.
+    The campaign's daily cap and budget are counters in the counters table, taken after the
+    customer's, and a refusal there gives the customer's back. (customer, `contact#EVENT`) records
+    a delivered contact."""
 
     def __init__(self, client: Any, table: str, history_days: int = 180, counters_table: str | None = None):
         self._client, self._table, self._history = client, table, timedelta(days=history_days)
         self._counters = counters_table
 
-    def _campaign_update(self, request: ContactRequest) -> dict[str, Any]:
+    def _state_key(self, customer_id: str) -> dict[str, Any]:
+        return {"customer_id": {"S": customer_id}, "sk": {"S": "state"}}
+
+    def reserve(self, request: ContactRequest) -> Refusal | None:
         now_s = int(request.now.timestamp())
-        conditions, values = [], {":one": {"N": "1"}, ":now": {"N": str(now_s)}, ":event": {"S": request.event_id}}
+        cid = request.campaign_id
+        names = {"#n": f"n#{cid}", "#t": f"t#{cid}"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"N": str(now_s)}}
+        conditions, adds = [], ["#n :one"]
         if request.per_customer is not None:
-            conditions.append("(attribute_not_exists(n) OR n < :limit)")
+            conditions.append("(attribute_not_exists(#n) OR #n < :limit)")
             values[":limit"] = {"N": str(request.per_customer)}
         if request.cooldown_s is not None:
-            conditions.append("(attribute_not_exists(last_at) OR last_at <= :cutoff)")
+            conditions.append("(attribute_not_exists(#t) OR #t <= :cutoff)")
             values[":cutoff"] = {"N": str(now_s - int(request.cooldown_s))}
+        for i, cap in enumerate(request.caps):
+            names[f"#c{i}"] = f"{cap.period}#{cap.period_key}#{cap.counter}"
+            values[f":l{i}"] = {"N": str(cap.limit)}
+            conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :l{i})")
+            adds.append(f"#c{i} :one")
+        if request.check_complaint:
+            conditions.append("(attribute_not_exists(complaint_until) OR complaint_until < :now)")
         update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"campaign#{request.campaign_id}"}},
-            "UpdateExpression": "ADD n :one SET last_at = :now, last_event = :event",
-            "ExpressionAttributeValues": values,
+            "TableName": self._table, "Key": self._state_key(request.customer_id),
+            "UpdateExpression": f"ADD {', '.join(adds)} SET #t = :now",
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            "ReturnValues": "UPDATED_OLD",
         }
         if conditions:
             update["ConditionExpression"] = " AND ".join(conditions)
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        return update
-
-    @staticmethod
-    def _campaign_refusal(request: ContactRequest, old: dict[str, Any]) -> Refusal:
-        if request.per_customer is not None and old.get("n", 0) >= request.per_customer:
-            return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{old.get('n')} of {request.per_customer}")
-        return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(old.get('last_at', 0)).isoformat()}")
-
-    def reserve(self, request: ContactRequest) -> Refusal | None:
-        campaign = self._campaign_update(request)
-        items: list[dict[str, Any]] = [{"Update": campaign}]
-        # how to name a refusal from the item's old values (None: the campaign item's rule)
-        refusals: list[Refusal | Callable[[dict[str, Any]], Refusal] | None] = [None]
-        periods: dict[tuple[str, str], list[CapCheck]] = {}
-        for cap in request.caps:  # one item per period holds every counter of that period
-            periods.setdefault((cap.period, cap.period_key), []).append(cap)
-        for (period, key), caps in periods.items():
-            names = {f"#c{i}": cap.counter for i, cap in enumerate(caps)}
-            values = {":one": {"N": "1"},
-                      ":exp": {"N": str(int((caps[0].expires_at + timedelta(days=1)).timestamp()))}}
-            values.update({f":l{i}": {"N": str(cap.limit)} for i, cap in enumerate(caps)})
-            items.append({"Update": {
-                "TableName": self._table,
-                "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": f"cap#{period}#{key}"}},
-                "UpdateExpression": "ADD " + ", ".join(f"#c{i} :one" for i in range(len(caps)))
-                                    + " SET expires_at = if_not_exists(expires_at, :exp)",
-                "ConditionExpression": " AND ".join(f"(attribute_not_exists(#c{i}) OR #c{i} < :l{i})" for i in range(len(caps))),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }})
-            refusals.append(lambda old, caps=caps: Refusal(Outcome.THROTTLED, Reason.CAP, next(
-                (c.name for c in caps if old.get(c.counter, 0) >= c.limit), caps[0].name)))
-        if request.check_complaint:
-            items.append({"ConditionCheck": {
-                "TableName": self._table,
-                "Key": {"customer_id": {"S": request.customer_id}, "sk": {"S": "state"}},
-                "ConditionExpression": "attribute_not_exists(complaint_until) OR complaint_until < :now",
-                "ExpressionAttributeValues": {":now": {"N": str(int(request.now.timestamp()))}},
-            }})
-            refusals.append(Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT))
-        if request.daily_cap is not None and self._counters:
-            items.append({"Update": {
-                "TableName": self._counters,
-                "Key": {"campaign_id": {"S": request.campaign_id}, "sk": {"S": f"day#{request.campaign_day}"}},
-                "UpdateExpression": "ADD n :one",
-                "ConditionExpression": "attribute_not_exists(n) OR n < :cap",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":cap": {"N": str(request.daily_cap)}},
-            }})
-            refusals.append(Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day"))
-        if request.budget is not None and self._counters:
-            items.append({"Update": {
-                "TableName": self._counters,
-                "Key": {"campaign_id": {"S": request.campaign_id}, "sk": {"S": "budget"}},
-                "UpdateExpression": "ADD spent :cost",
-                "ConditionExpression": "attribute_not_exists(spent) OR spent <= :left",
-                "ExpressionAttributeValues": {":cost": {"N": str(_dynamo(request.cost))},
-                                              ":left": {"N": str(_dynamo(request.budget - request.cost))}},
-            }})
-            refusals.append(Refusal(Outcome.THROTTLED, Reason.BUDGET, f"budget {request.budget:g}"))
-        if len(items) == 1:
-            return self._reserve_one(request, campaign)
-        for attempt in range(_RETRIES + 1):
-            try:
-                self._client.transact_write_items(TransactItems=items)
-                return None
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                for index, reason in enumerate(reasons):
-                    if reason.get("Code") == "ConditionalCheckFailed":
-                        refusal, old = refusals[index], from_item(reason.get("Item") or {})
-                        if refusal is None:
-                            return self._campaign_refusal(request, old)
-                        return refusal(old) if callable(refusal) else refusal
-                if not any(r.get("Code") == "TransactionConflict" for r in reasons):
-                    raise
-                _backoff(attempt)  # another invocation touched the same counters: try again
-        raise RuntimeError(f"contact for {request.customer_id}/{request.campaign_id}: transaction kept conflicting")
-
-    def _reserve_one(self, request: ContactRequest, update: dict[str, Any]) -> Refusal | None:
         try:
-            self._client.update_item(**update)
-            return None
+            old = from_item(self._client.update_item(**update).get("Attributes") or {})
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            return self._campaign_refusal(request, from_item(exc.response.get("Item") or {}))
+            return self._refusal(request, from_item(exc.response.get("Item") or {}))
+        refusal = self._take_campaign_counters(request)
+        if refusal is not None:
+            self._give_back(request, names, old)
+        return refusal
+
+    def _refusal(self, request: ContactRequest, state: dict[str, Any]) -> Refusal:
+        """Which limit refused: read from the state the condition saw."""
+        cid, now_s = request.campaign_id, int(request.now.timestamp())
+        if request.per_customer is not None and state.get(f"n#{cid}", 0) >= request.per_customer:
+            return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{state.get(f'n#{cid}')} of {request.per_customer}")
+        if request.cooldown_s is not None and state.get(f"t#{cid}", 0) > now_s - request.cooldown_s:
+            return Refusal(Outcome.THROTTLED, Reason.COOLDOWN,
+                           f"last contact {datetime.fromtimestamp(state[f't#{cid}']).isoformat()}")
+        for cap in request.caps:
+            if state.get(f"{cap.period}#{cap.period_key}#{cap.counter}", 0) >= cap.limit:
+                return Refusal(Outcome.THROTTLED, Reason.CAP, cap.name)
+        return Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
+
+    def _take_campaign_counters(self, request: ContactRequest) -> Refusal | None:
+        if not self._counters:
+            return None
+        if request.daily_cap is not None:
+            try:
+                self._client.update_item(
+                    TableName=self._counters,
+                    Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": f"day#{request.campaign_day}"}},
+                    UpdateExpression="ADD n :one", ConditionExpression="attribute_not_exists(n) OR n < :cap",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": str(request.daily_cap)}})
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                return Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day")
+        if request.budget is not None:
+            try:
+                self._client.update_item(
+                    TableName=self._counters,
+                    Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": "budget"}},
+                    UpdateExpression="ADD spent :cost", ConditionExpression="attribute_not_exists(spent) OR spent <= :left",
+                    ExpressionAttributeValues={":cost": {"N": str(_dynamo(request.cost))},
+                                               ":left": {"N": str(_dynamo(request.budget - request.cost))}})
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                if request.daily_cap is not None:  # the day's slot goes back too
+                    self._client.update_item(
+                        TableName=self._counters,
+                        Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": f"day#{request.campaign_day}"}},
+                        UpdateExpression="ADD n :minus", ExpressionAttributeValues={":minus": {"N": "-1"}})
+                return Refusal(Outcome.THROTTLED, Reason.BUDGET, f"budget {request.budget:g}")
+        return None
+
+    def _give_back(self, request: ContactRequest, names: dict[str, str], old: dict[str, Any]) -> None:
+        """Undo the customer's counts of a contact the campaign's counters refused."""
+        adds = [f"{alias} :minus" for alias in names if alias != "#t"]
+        values: dict[str, Any] = {":minus": {"N": "-1"}}
+        if f"t#{request.campaign_id}" in old:
+            restore = "SET #t = :was"
+            values[":was"] = {"N": str(old[f"t#{request.campaign_id}"])}
+        else:
+            restore = "REMOVE #t"
+        self._client.update_item(
+            TableName=self._table, Key=self._state_key(request.customer_id),
+            UpdateExpression=f"ADD {', '.join(adds)} {restore}",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
     def record_complaint(self, customer_id: str, until: datetime) -> None:
         self._client.update_item(
-            TableName=self._table,
-            Key={"customer_id": {"S": customer_id}, "sk": {"S": "state"}},
+            TableName=self._table, Key=self._state_key(customer_id),
             UpdateExpression="SET complaint_until = :until",
             ExpressionAttributeValues={":until": {"N": str(int(until.timestamp()))}},
         )
