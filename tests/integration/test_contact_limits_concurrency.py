@@ -111,5 +111,5 @@ def test_a_campaign_budget_is_never_overspent(ledger, seed):
     assert len(granted) == int(budget // cost)
     assert {r.reason.value for r in results if r is not None} == {"budget"}
     spent = client.get_item(TableName=env["COUNTERS_TABLE"],
-                            Key={"campaign_id": {"S": "welcome"}, "sk": {"S": "budget"}})["Item"]["spent"]["N"]
+                            Key={"campaign_id": {"S": "welcome"}, "sk": {"S": "counters"}})["Item"]["spent"]["N"]
     assert float(spent) == len(granted) * cost <= budget

@@ -227,37 +227,36 @@ class DynamoContactLedger:
         return Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
 
     def _take_campaign_counters(self, request: ContactRequest) -> Refusal | None:
-        if not self._counters:
+        """The campaign's day count and spend, on one item, checked and counted by one update."""
+        if not self._counters or (request.daily_cap is None and request.budget is None):
             return None
+        adds, conditions = [], []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
         if request.daily_cap is not None:
-            try:
-                self._client.update_item(
-                    TableName=self._counters,
-                    Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": f"day#{request.campaign_day}"}},
-                    UpdateExpression="ADD n :one", ConditionExpression="attribute_not_exists(n) OR n < :cap",
-                    ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": str(request.daily_cap)}})
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-                return Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day")
+            names["#d"] = f"day#{request.campaign_day}"
+            values.update({":one": {"N": "1"}, ":cap": {"N": str(request.daily_cap)}})
+            adds.append("#d :one")
+            conditions.append("(attribute_not_exists(#d) OR #d < :cap)")
         if request.budget is not None:
-            try:
-                self._client.update_item(
-                    TableName=self._counters,
-                    Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": "budget"}},
-                    UpdateExpression="ADD spent :cost", ConditionExpression="attribute_not_exists(spent) OR spent <= :left",
-                    ExpressionAttributeValues={":cost": {"N": str(_dynamo(request.cost))},
-                                               ":left": {"N": str(_dynamo(request.budget - request.cost))}})
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-                if request.daily_cap is not None:  # the day's slot goes back too
-                    self._client.update_item(
-                        TableName=self._counters,
-                        Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": f"day#{request.campaign_day}"}},
-                        UpdateExpression="ADD n :minus", ExpressionAttributeValues={":minus": {"N": "-1"}})
-                return Refusal(Outcome.THROTTLED, Reason.BUDGET, f"budget {request.budget:g}")
-        return None
+            values.update({":cost": {"N": str(_dynamo(request.cost))},
+                           ":left": {"N": str(_dynamo(request.budget - request.cost))}})
+            adds.append("spent :cost")
+            conditions.append("(attribute_not_exists(spent) OR spent <= :left)")
+        try:
+            self._client.update_item(
+                TableName=self._counters, Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": "counters"}},
+                UpdateExpression=f"ADD {', '.join(adds)}", ConditionExpression=" AND ".join(conditions),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD", ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}))
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = from_item(exc.response.get("Item") or {})
+        if request.daily_cap is not None and old.get(f"day#{request.campaign_day}", 0) >= request.daily_cap:
+            return Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day")
+        return Refusal(Outcome.THROTTLED, Reason.BUDGET, f"{old.get('spent', 0):g} of {request.budget:g} spent")
 
     def _give_back(self, request: ContactRequest, names: dict[str, str], old: dict[str, Any]) -> None:
         """Undo the customer's counts of a contact the campaign's counters refused."""

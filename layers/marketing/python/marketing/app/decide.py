@@ -23,6 +23,7 @@ from marketing.ports import ContactLedger, ContactRequest, DecisionSink, Once, O
 
 
 COMPLAINT_EVENT = "care.complaint"
+MAX_DELAY_S = 900  # SQS's longest message delay
 
 
 def _verdict(row: list[Any]) -> Verdict:
@@ -74,7 +75,13 @@ class Decide:
         outcome.failures += process(records, KINESIS, handle)
         if rows:
             self._decisions.write(rows)
-        outcome.failures += [offer_ids[i] for i in self._offers.send(offers)]
+        now_offers = [i for i, o in enumerate(offers) if not o.get("not_before")]
+        held = [i for i, o in enumerate(offers) if o.get("not_before")]
+        outcome.failures += [offer_ids[now_offers[i]] for i in self._offers.send([offers[i] for i in now_offers])]
+        if held:  # past quiet hours: the queue holds them (deliver holds again what is still early)
+            wait = min((datetime.fromisoformat(offers[i]["not_before"]) - now).total_seconds() for i in held)
+            failed = self._offers.send([offers[i] for i in held], delay_seconds=max(0, min(int(wait), MAX_DELAY_S)))
+            outcome.failures += [offer_ids[held[i]] for i in failed]
         for row in rows:
             outcome.count(f"outcome.{row['outcome']}")
         outcome.count("offers", len(offers))
