@@ -138,7 +138,7 @@ def make_events(n: int, catalog: EventCatalog, campaigns: list[Campaign], custom
             plan.partition_keys.append(key)
             plan.duplicates += 1
             continue
-        event_type = rng.choice(hot) if rng.random() < 0.4 else rng.choice(others)
+        event_type = rng.choice(hot) if rng.random() < 0.3 else rng.choice(others)
         spec = catalog.types[event_type]
         type_hints = hints.get(event_type, {})
         attributes = {}
