@@ -150,6 +150,11 @@ class Campaign(_Strict):
         return (-self.priority, self.id)
 
     @cached_property
+    def max_event_age_s(self) -> float | None:
+        age = self.trigger.max_event_age
+        return age.total_seconds() if age is not None else None
+
+    @cached_property
     def channel_order(self) -> tuple[Channel, ...]:
         return tuple(c.channel for c in self.channels)
 

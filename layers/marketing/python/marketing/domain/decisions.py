@@ -45,7 +45,7 @@ def reachable_channels(campaign: Campaign, profile: Profile, available: frozense
     return channels
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every eligible campaign of every event, frozen init costs
 class Candidate:
     campaign: Campaign
     channel: Channel
@@ -90,19 +90,18 @@ def screen(
     if not match.eligible:
         return out
     verdicts = out.verdicts
-    age = now - event.occurred_at
+    age = (now - event.occurred_at).total_seconds()
     consents = profile.consents
+    refused = (Reason.MARKETING_CONSENT if not consents.marketing else Reason.DND if consents.dnd else None)
     global_control = policy is not None and in_group(profile.customer_id, "global", policy.global_control_group)
     quiet = quiet_until(policy, now, profile.timezone) if policy is not None else None
     channels_for: dict[tuple[Channel, ...], list[Channel]] = {}  # campaigns often share a channel list
     for campaign in sorted(match.eligible, key=_RANK):
-        max_age = campaign.trigger.max_event_age
+        max_age = campaign.max_event_age_s
         if max_age is not None and age > max_age:
-            verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age.total_seconds())}s"))
-        elif not consents.marketing:
-            verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.MARKETING_CONSENT, None, None))
-        elif consents.dnd:
-            verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.DND, None, None))
+            verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
+        elif refused is not None:
+            verdicts.append((campaign.id, Outcome.SUPPRESSED, refused, None, None))
         elif global_control:
             verdicts.append((campaign.id, Outcome.HOLDOUT, Reason.GLOBAL_CONTROL, None, None))
         elif quiet is not None and campaign.quiet_hours == "drop":
@@ -112,7 +111,7 @@ def screen(
             if channels is None:
                 channels = channels_for[campaign.channel_order] = reachable_channels(campaign, profile, available)
             if channels:
-                holdout = in_group(profile.customer_id, campaign.id, campaign.control_group)
+                holdout = campaign.control_group > 0 and in_group(profile.customer_id, campaign.id, campaign.control_group)
                 out.candidates.append(Candidate(campaign, channels[0], holdout, quiet))
             else:
                 verdicts.append((campaign.id, Outcome.SUPPRESSED, _unreachable(campaign, profile, available), None, None))
