@@ -65,7 +65,7 @@ class Match:
     def rejected_count(self) -> int:
         if self._rejected is not None:
             return len(self._rejected)
-        return sum(part.count() if isinstance(part, BitRejections) else sum(1 for r in part if r) for part in self.parts)
+        return sum(part.count() if isinstance(part, BitRejections) else sum(map(bool, part)) for part in self.parts)
 
     @property
     def considered(self) -> int:
@@ -224,13 +224,13 @@ BITSET_MIN_GROUP = 256  # from this many campaigns in one bucket, evaluate audie
 class BitRejections:
     """The audience rejections of one event in a bitset group: per path, the bits it dropped."""
 
-    __slots__ = ("group", "drops")
+    __slots__ = ("group", "drops", "dropped")
 
-    def __init__(self, group: _BitGroup, drops: list[tuple[int, int, Any]]):
-        self.group, self.drops = group, drops
+    def __init__(self, group: _BitGroup, drops: list[tuple[int, int, Any]], dropped: int):
+        self.group, self.drops, self.dropped = group, drops, dropped
 
     def count(self) -> int:
-        return sum(bits.bit_count() for _, bits, _ in self.drops)
+        return self.dropped
 
     def __iter__(self):
         reasons, group = self.group.reasons, self.group
@@ -286,6 +286,7 @@ class _BitGroup:
         self.campaigns = [c for c, _, _ in entries]
         size = len(entries)
         self.all = (1 << size) - 1
+        self.size = size
         by_path: dict[tuple[str, str], list[tuple[int, list[Node]]]] = defaultdict(list)
         residual: dict[int, list[Node]] = {}
         for i, (campaign, where, tests) in enumerate(entries):
@@ -436,7 +437,7 @@ class _BitGroup:
                     extra.append(reason)
                     continue
             ok(campaigns[i])
-        rejections = BitRejections(self, drops)
+        rejections = BitRejections(self, drops, self.size - alive.bit_count())
         return _Chain(rejections, extra) if extra else rejections
 
 
@@ -444,7 +445,7 @@ class _Chain(BitRejections):
     __slots__ = ("extra",)
 
     def __init__(self, rejections: BitRejections, extra: list[Rejection]):
-        super().__init__(rejections.group, rejections.drops)
+        super().__init__(rejections.group, rejections.drops, rejections.dropped)
         self.extra = extra
 
     def count(self) -> int:
