@@ -52,7 +52,8 @@ class ContactLedger(Protocol):
     def reserve(self, request: ContactRequest) -> Refusal | None:
         """Atomically take one contact for (customer, campaign) or say which limit refuses it.
 
-        Reserving again for the same event_id succeeds without counting twice."""
+        It counts every call: a re-delivered event must not reach it twice (decide reserves inside
+        its idempotency on event_id)."""
 
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         """Record a contact as delivered; False if this event's contact was already recorded."""
