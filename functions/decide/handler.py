@@ -1,22 +1,5 @@
-"""Lambda handler: enriched-events (Kinesis) → the decide use case. Parses, calls, reports; no business rule here."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+"""Lambda handler: enriched-events (Kinesis) → the decide use case (marketing.app.decide). Wiring only."""
+from marketing.app.lambda_handler import batch_handler
+from marketing.app.wiring import build_decide
 
-from marketing.app.masking import MaskingFormatter
-from marketing.app.telemetry import report
-from marketing.app.wiring import build_decide, register_lambda_context
-from marketing.settings import Settings
-
-logger = Logger(logger_formatter=MaskingFormatter())
-tracer = Tracer()
-metrics = Metrics()
-decide = build_decide(Settings.from_env())
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event, context):
-    register_lambda_context(context)
-    outcome = decide.run(event["Records"])
-    report(metrics, outcome)
-    return outcome.response()
+handler = batch_handler(build_decide)
