@@ -265,14 +265,18 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in _LIST_SEPARATOR.split(text) if part.strip()]
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def _json_of(text: str, kind: type, name: str, broken: str) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise ValueError("expected a JSON object")
+        raise ValueError(f"{broken}: {exc.msg}") from None
+    if not isinstance(value, kind):
+        raise ValueError(f"expected a JSON {name}")
     return value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    return _json_of(text, dict, "object", "not JSON")
 
 
 def _boolean(text: str) -> bool:
@@ -291,13 +295,7 @@ def _number(text: str) -> int | float:
 
 
 def _json_list(text: str) -> list[Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not a JSON list: {exc.msg}") from None
-    if not isinstance(value, list):
-        raise ValueError("expected a JSON list")
-    return value
+    return _json_of(text, list, "list", "not a JSON list")
 
 
 def _tag(text: str, declared: str | None) -> Any:
