@@ -94,6 +94,7 @@ def test_expiry_is_reported_before_consent():
         ((SMS, PUSH, EMAIL), {"consents": {"sms": False}}, PUSH),
         ((SMS, PUSH, EMAIL), {"msisdn": None}, PUSH),                      # no number to text
         ((EMAIL, SMS), {"email": None}, SMS),                              # no address to mail
+        ((PUSH, SMS), {"push_endpoint": None}, SMS),                       # no app registered for push
         ((EMAIL, SMS), {"consents": {"email": False}}, SMS),
         ((SMS, PUSH, EMAIL), {"consents": {"sms": False, "app_push": False}}, EMAIL),
         ((SMS, PUSH, EMAIL), {"channel_preference": ["email", "sms"]}, EMAIL),

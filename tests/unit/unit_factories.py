@@ -71,6 +71,7 @@ def a_profile(customer_id: str = "8613800000001", tags: dict[str, Any] | None = 
         "tags": tags or {},
         "consents": {"marketing": True, "sms": True, "email": True, "app_push": True, "dnd": False},
         "channel_preference": [],
+        "push_endpoint": "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/marketing-app/8613800000001",
     }
     consents = overrides.pop("consents", None)
     if consents:

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from marketing.domain.campaigns import Campaign
+from marketing.domain.channels import ChannelHistory
+from marketing.domain.messages import Push
 from marketing.domain.contact_policy import CapCheck
 from marketing.domain.decisions import Refusal
 from marketing.domain.models import Profile
@@ -58,8 +60,16 @@ class ContactLedger(Protocol):
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         """Record a contact as delivered; False if this event's contact was already recorded."""
 
-    def record_complaint(self, customer_id: str, until: datetime) -> None:
-        """Suppress marketing to the customer until `until` (a complaint was made)."""
+    def record_complaint(self, customer_id: str, until: datetime, channel: str | None = None) -> None:
+        """Suppress marketing to the customer until `until` (a complaint was made). With `channel`,
+        the complaint was about that channel: the preference model never prefers it again."""
+
+    def record_response(self, customer_id: str, campaign_id: str, channel: str, at: datetime) -> None:
+        """The customer responded (a reply, an accepted offer) to a contact of `campaign_id` made on
+        `channel`: counted for the channel preference model."""
+
+    def channel_history(self, customer_id: str) -> ChannelHistory:
+        """Per channel: delivered contacts, responses, and whether the customer complained about it."""
 
 
 class RecordStream(Protocol):
@@ -88,7 +98,28 @@ class SmsSender(Protocol):
 
 
 class EmailSender(Protocol):
-    def send_email(self, to: str, subject: str, text: str, html: str | None) -> str: ...
+    def send_email(self, to: str, subject: str, text: str, html: str | None,
+                   headers: dict[str, str] | None = None) -> str:
+        """Send one email (text and HTML alternatives, extra headers such as List-Unsubscribe)."""
+
+
+class PushSender(Protocol):
+    def send_push(self, target: str, message: Push) -> str:
+        """Send one app push to a device target (an SNS platform endpoint ARN). Raises DeliveryError."""
+
+
+class SendPacer(Protocol):
+    def take(self, key: str, limit: int, window: int) -> bool:
+        """Take one of `limit` send slots of `key` in time window number `window`; False when that
+        window's slots are all taken. Atomic across every concurrent caller."""
+
+
+class PolicyStore(Protocol):
+    def get_policy(self) -> dict[str, Any] | None:
+        """The operator's contact policy document (as pushed), or None when none is stored."""
+
+    def put_policy(self, document: dict[str, Any], by: str) -> int:
+        """Store the policy document; returns its new version."""
 
 
 class DeliveryError(Exception):

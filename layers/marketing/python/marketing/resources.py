@@ -103,6 +103,8 @@ CAMPAIGNS = Table("campaigns", "CAMPAIGNS_TABLE", Key("campaign_id"))
 CONTACTS = Table("contacts", "CONTACTS_TABLE", Key("customer_id"), Key("sk"), ttl_attribute="expires_at")
 IDEMPOTENCY = Table("idempotency", "IDEMPOTENCY_TABLE", Key("id"), ttl_attribute="expiration")
 COUNTERS = Table("campaign-counters", "COUNTERS_TABLE", Key("campaign_id"), Key("sk"))
+SETTINGS = Table("settings", "SETTINGS_TABLE", Key("name"))  # operator settings live without redeploy (contact policy)
+SEND_RATES = Table("send-rates", "SEND_RATES_TABLE", Key("bucket"), ttl_attribute="expires_at")  # sends per sender per second
 
 CUSTOMER_EVENTS = Stream("customer-events", "CUSTOMER_EVENTS_STREAM")
 ENRICHED_EVENTS = Stream("enriched-events", "ENRICHED_EVENTS_STREAM")
@@ -125,15 +127,16 @@ ENRICH = Function(
 DECIDE = Function(
     "decide", "decide",
     source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
-    uses=("campaigns", "contacts", "campaign-counters", "idempotency", "decisions", "delivery"),
+    uses=("campaigns", "contacts", "campaign-counters", "idempotency", "decisions", "delivery", "settings"),
 )
 DELIVER = Function(
     "deliver", "deliver",
     source=QueueMapping("delivery"),
-    uses=("campaigns", "contacts", "idempotency", "decisions", "delivery"),  # failed rows; offers held past quiet hours
+    uses=("campaigns", "contacts", "idempotency", "decisions", "delivery",  # failed rows; offers held past quiet hours
+          "profiles", "settings", "send-rates"),  # consent re-check on release; live policy; send pacing
 )
 
-TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS)
+TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS, SETTINGS, SEND_RATES)
 STREAMS = (CUSTOMER_EVENTS, ENRICHED_EVENTS)
 QUEUES = (EVENTS_DLQ, ENRICH_FAILURES, DECIDE_FAILURES, DELIVERY_DLQ, DELIVERY)  # DLQs before their sources
 BUCKETS = (DECISIONS_BUCKET, REPORTS_BUCKET)

@@ -45,6 +45,18 @@ class Settings(BaseModel):
     sms_sender_id: str | None = None
     sms_type: str = "Promotional"
     email_sender: str = "offers@example.com"
+    # channels and delivery (README "Channels")
+    settings_table: str | None = None
+    send_rates_table: str | None = None
+    policy_cache_seconds: float = Field(default=30.0, ge=0)
+    sms_origination_number: str | None = None   # the long code or short code SMS go out from
+    sms_sender: str = "default"                  # which send_rates entry of sms applies (e.g. long_code)
+    unsubscribe_base_url: str = "https://example.com/unsubscribe"
+    unsubscribe_secret: str | None = None        # signs unsubscribe tokens (customer + campaign)
+    unsubscribe_mailto: str | None = None
+    delivery_retry_attempts: int = Field(default=3, ge=1)
+    delivery_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    pacing_horizon_seconds: float = Field(default=2.0, ge=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -55,7 +67,9 @@ class Settings(BaseModel):
             if resource.env in env:
                 values[resource.env.lower()] = env[resource.env]
         for key in ("CATALOG_PATH", "CONTACT_POLICY_PATH", "CAMPAIGN_CACHE_SECONDS", "IDEMPOTENCY_EXPIRY_SECONDS", "CONTACT_HISTORY_DAYS",
-                    "SMS_SENDER_ID", "SMS_TYPE", "EMAIL_SENDER"):
+                    "SMS_SENDER_ID", "SMS_TYPE", "EMAIL_SENDER", "POLICY_CACHE_SECONDS", "SMS_ORIGINATION_NUMBER",
+                    "SMS_SENDER", "UNSUBSCRIBE_BASE_URL", "UNSUBSCRIBE_SECRET", "UNSUBSCRIBE_MAILTO",
+                    "DELIVERY_RETRY_ATTEMPTS", "DELIVERY_RETRY_BACKOFF_SECONDS", "PACING_HORIZON_SECONDS"):
             if key in env:
                 values[key.lower()] = env[key]
         if "DELIVERY_CHANNELS" in env:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from email.message import EmailMessage
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
@@ -16,7 +17,9 @@ from botocore.exceptions import ClientError
 
 from marketing.domain.campaigns import Campaign, load_campaign
 from marketing.domain.catalog import EventCatalog
+from marketing.domain.channels import ChannelHistory
 from marketing.domain.decisions import Refusal
+from marketing.domain.messages import Push
 from marketing.domain.models import Outcome, Profile, Reason
 from marketing.ports import ContactRequest, DeliveryError, Once
 
@@ -272,12 +275,28 @@ class DynamoContactLedger:
             UpdateExpression=f"ADD {', '.join(adds)} {restore}",
             ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
-    def record_complaint(self, customer_id: str, until: datetime) -> None:
+    def record_complaint(self, customer_id: str, until: datetime, channel: str | None = None) -> None:
+        values: dict[str, Any] = {":until": {"N": str(int(until.timestamp()))}}
+        expression = "SET complaint_until = :until"
+        if channel:
+            expression += " ADD complained_channels :ch"
+            values[":ch"] = {"SS": [channel]}
+        self._client.update_item(TableName=self._table, Key=self._state_key(customer_id),
+                                 UpdateExpression=expression, ExpressionAttributeValues=values)
+
+    def record_response(self, customer_id: str, campaign_id: str, channel: str, at: datetime) -> None:
         self._client.update_item(
             TableName=self._table, Key=self._state_key(customer_id),
-            UpdateExpression="SET complaint_until = :until",
-            ExpressionAttributeValues={":until": {"N": str(int(until.timestamp()))}},
+            UpdateExpression="ADD #r :one SET #last = :at",
+            ExpressionAttributeNames={"#r": f"responded#{channel}", "#last": f"r#{campaign_id}"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":at": {"N": str(int(at.timestamp()))}},
         )
+
+    def channel_history(self, customer_id: str) -> ChannelHistory:
+        state = from_item(self._client.get_item(TableName=self._table, Key=self._state_key(customer_id)).get("Item") or {})
+        used = {k.removeprefix("used#"): v for k, v in state.items() if k.startswith("used#")}
+        responded = {k.removeprefix("responded#"): v for k, v in state.items() if k.startswith("responded#")}
+        return ChannelHistory.from_counts(used, responded, state.get("complained_channels", []))
 
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         try:
@@ -293,11 +312,14 @@ class DynamoContactLedger:
                 }),
                 ConditionExpression="attribute_not_exists(sk)",
             )
-            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        self._client.update_item(  # counted once per contact: the put above is the guard
+            TableName=self._table, Key=self._state_key(customer_id), UpdateExpression="ADD #u :one",
+            ExpressionAttributeNames={"#u": f"used#{channel}"}, ExpressionAttributeValues={":one": {"N": "1"}})
+        return True
 
     def contacts(self, customer_id: str) -> list[dict[str, Any]]:
         response = self._client.query(
@@ -412,35 +434,118 @@ def _delivery_error(exc: ClientError) -> DeliveryError:
 
 
 class SnsSmsSender:
-    def __init__(self, client: Any, sms_type: str = "Promotional", sender_id: str | None = None):
+    """SMS straight to a phone number, with the SMS type (Promotional/Transactional) and the sender:
+    an alphanumeric sender ID and/or the origination number (a long code or short code)."""
+
+    def __init__(self, client: Any, sms_type: str = "Promotional", sender_id: str | None = None,
+                 origination_number: str | None = None):
         self._client, self._type, self._sender = client, sms_type, sender_id
+        self._origination = origination_number
 
     def send_sms(self, msisdn: str, text: str, sender_id: str | None = None) -> str:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self._type}}
         if sender_id or self._sender:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id or self._sender}
+        if self._origination:
+            attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String", "StringValue": self._origination}
         try:
             return self._client.publish(PhoneNumber=msisdn, Message=text, MessageAttributes=attributes)["MessageId"]
         except ClientError as exc:
             raise _delivery_error(exc) from exc
 
 
+class SnsPushSender:
+    """App push: one publish to the customer's SNS platform endpoint, a payload per platform."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def send_push(self, target: str, message: Push) -> str:
+        try:
+            return self._client.publish(TargetArn=target, Message=message.sns_message(),
+                                        MessageStructure="json")["MessageId"]
+        except ClientError as exc:
+            raise _delivery_error(exc) from exc
+
+
 class SesEmailSender:
+    """Email as a raw MIME message (SendRawEmail): text and HTML alternatives plus headers such as
+    List-Unsubscribe, which the simple SendEmail call cannot carry."""
+
     def __init__(self, client: Any, source: str):
         self._client, self._source = client, source
 
-    def send_email(self, to: str, subject: str, text: str, html: str | None) -> str:
-        body: dict[str, Any] = {"Text": {"Data": text, "Charset": "UTF-8"}}
+    def mime(self, to: str, subject: str, text: str, html: str | None, headers: dict[str, str] | None = None) -> bytes:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self._source, to, subject
+        for name, value in (headers or {}).items():
+            message[name] = value
+        message.set_content(text, charset="utf-8")
         if html:
-            body["Html"] = {"Data": html, "Charset": "UTF-8"}
+            message.add_alternative(html, subtype="html", charset="utf-8")
+        return message.as_bytes()
+
+    def send_email(self, to: str, subject: str, text: str, html: str | None,
+                   headers: dict[str, str] | None = None) -> str:
         try:
-            return self._client.send_email(
-                Source=self._source,
-                Destination={"ToAddresses": [to]},
-                Message={"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": body},
+            return self._client.send_raw_email(
+                Source=self._source, Destinations=[to],
+                RawMessage={"Data": self.mime(to, subject, text, html, headers)},
             )["MessageId"]
         except ClientError as exc:
             raise _delivery_error(exc) from exc
+
+
+class DynamoSendPacer:
+    """Send slots per (sender, time window) as one counter item each, taken by a conditional ADD:
+    however many deliver functions run at once, no window hands out more than its limit."""
+
+    def __init__(self, client: Any, table: str, keep_s: int = 3600):
+        self._client, self._table, self._keep = client, table, keep_s
+
+    def take(self, key: str, limit: int, window: int) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table, Key={"bucket": {"S": f"{key}#{window}"}},
+                UpdateExpression="ADD sent :one SET expires_at = if_not_exists(expires_at, :exp)",
+                ConditionExpression="attribute_not_exists(sent) OR sent < :limit",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": str(limit)},
+                                           ":exp": {"N": str(int(time.time()) + self._keep)}},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+
+class DynamoPolicyStore:
+    """The operator's contact policy as one item of the settings table (name = `contact-policy`)."""
+
+    NAME = "contact-policy"
+
+    def __init__(self, client: Any, table: str):
+        self._client, self._table = client, table
+
+    def get_policy(self) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key={"name": {"S": self.NAME}}, ConsistentRead=True).get("Item")
+        return json.loads(item["document"]["S"]) if item else None
+
+    def describe(self) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key={"name": {"S": self.NAME}}, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def put_policy(self, document: dict[str, Any], by: str) -> int:
+        response = self._client.update_item(
+            TableName=self._table, Key={"name": {"S": self.NAME}},
+            UpdateExpression="SET #d = :d, updated_by = :by, updated_at = :at ADD version :one",
+            ExpressionAttributeNames={"#d": "document"},
+            ExpressionAttributeValues={":d": {"S": json.dumps(document, ensure_ascii=False, default=str)},
+                                       ":by": {"S": by}, ":at": {"S": datetime.now().astimezone().isoformat()},
+                                       ":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["version"]["N"])
 
 
 def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: int) -> Once:

@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from marketing.domain.campaigns import Campaign
+from marketing.domain.channels import ChannelHistory
 from marketing.domain.decisions import Refusal
+from marketing.domain.messages import Push
 from marketing.domain.models import Outcome, Profile, Reason
 from marketing.ports import ContactRequest, DeliveryError
 
@@ -53,6 +55,8 @@ class MemoryContactLedger:
         self.daily: dict[tuple[str, str], int] = {}
         self.spent: dict[str, float] = {}
         self.complaints: dict[str, int] = {}
+        self.complained: dict[str, set[str]] = {}
+        self.responses: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def reserve(self, request: ContactRequest) -> Refusal | None:
@@ -85,9 +89,25 @@ class MemoryContactLedger:
                 self.spent[request.campaign_id] = spent + request.cost
             return None
 
-    def record_complaint(self, customer_id: str, until: datetime) -> None:
+    def record_complaint(self, customer_id: str, until: datetime, channel: str | None = None) -> None:
         with self._lock:
             self.complaints[customer_id] = int(until.timestamp())
+            if channel:
+                self.complained.setdefault(customer_id, set()).add(channel)
+
+    def record_response(self, customer_id: str, campaign_id: str, channel: str, at: datetime) -> None:
+        with self._lock:
+            counts = self.responses.setdefault(customer_id, {})
+            counts[channel] = counts.get(channel, 0) + 1
+
+    def channel_history(self, customer_id: str) -> ChannelHistory:
+        with self._lock:
+            used: dict[str, int] = {}
+            for (customer, _), contact in self.deliveries.items():
+                if customer == customer_id:
+                    used[contact["channel"]] = used.get(contact["channel"], 0) + 1
+            return ChannelHistory.from_counts(used, dict(self.responses.get(customer_id, {})),
+                                              sorted(self.complained.get(customer_id, ())))
 
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
         with self._lock:
@@ -144,9 +164,47 @@ class MemoryEmail:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
-    def send_email(self, to: str, subject: str, text: str, html: str | None) -> str:
-        self.sent.append({"to": to, "subject": subject, "text": text, "html": html})
+    def send_email(self, to: str, subject: str, text: str, html: str | None,
+                   headers: dict[str, str] | None = None) -> str:
+        self.sent.append({"to": to, "subject": subject, "text": text, "html": html, "headers": dict(headers or {})})
         return f"email-{len(self.sent)}"
+
+
+class MemoryPush:
+    def __init__(self, fail_with: DeliveryError | None = None):
+        self.sent: list[tuple[str, Push]] = []
+        self.fail_with = fail_with
+
+    def send_push(self, target: str, message: Push) -> str:
+        if self.fail_with:
+            raise self.fail_with
+        self.sent.append((target, message))
+        return f"push-{len(self.sent)}"
+
+
+class MemorySendPacer:
+    def __init__(self) -> None:
+        self.taken: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, limit: int, window: int) -> bool:
+        with self._lock:
+            if self.taken.get((key, window), 0) >= limit:
+                return False
+            self.taken[(key, window)] = self.taken.get((key, window), 0) + 1
+            return True
+
+
+class MemoryPolicyStore:
+    def __init__(self, document: dict[str, Any] | None = None):
+        self.document, self.version = document, 0 if document is None else 1
+
+    def get_policy(self) -> dict[str, Any] | None:
+        return self.document
+
+    def put_policy(self, document: dict[str, Any], by: str) -> int:
+        self.document, self.version = document, self.version + 1
+        return self.version
 
 
 def memory_once() -> Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]:

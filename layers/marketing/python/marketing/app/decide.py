@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 
 from marketing.app.batch import KINESIS, BatchOutcome, process
 from marketing.app.campaign_cache import CampaignCache
+from marketing.domain.channels import channel_preference
 from marketing.domain.contact_policy import ContactPolicy, cap_checks
 from marketing.domain.decisions import Candidate, Verdict, all_verdicts, arbitrate, decision_id, record_rows, screen
 from marketing.domain.models import Channel, CustomerEvent, Outcome, Profile, Reason
@@ -34,13 +35,16 @@ def _verdict(row: list[Any]) -> Verdict:
 class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
                  once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
-                 policy: ContactPolicy | None = None):
+                 policy: ContactPolicy | Callable[[], ContactPolicy] | None = None):
         self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
         self._once, self._clock, self._channels = once, clock, channels
-        self._policy = policy or ContactPolicy()
+        # the policy in force: a fixed one, or a source read per batch (the operator's table copy, cached)
+        self._policy_source = policy if callable(policy) else (lambda fixed=policy or ContactPolicy(): fixed)
+        self._policy = self._policy_source()
 
     def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
         now = self._clock()
+        self._policy = self._policy_source()
         index = self._campaigns.index(now)
         now_ts, decided_at = now.timestamp(), now.isoformat()
         outcome = BatchOutcome()
@@ -57,6 +61,8 @@ class Decide:
                 self._ledger.record_complaint(event.customer_id,
                                               now + timedelta(days=self._policy.complaint_suppression_days))
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
+            if match.eligible:  # the channel preference model: only customers some campaign may contact
+                profile = self._with_learned_preference(profile)
             screening = screen(event, profile, match, now, self._channels, self._policy)
             verdicts = screening.verdicts
             if screening.candidates:
@@ -113,6 +119,13 @@ class Decide:
             "verdicts": [[c, o.value, r.value if r else None, ch.value if ch else None, d] for c, o, r, ch, d in verdicts],
         }
 
+    def _with_learned_preference(self, profile: Profile) -> Profile:
+        """The profile with the channel its contact history prefers first (domain.channels)."""
+        learned = channel_preference(self._ledger.channel_history(profile.customer_id), profile.channel_preference)
+        if learned == list(profile.channel_preference):
+            return profile
+        return profile.model_copy(update={"channel_preference": learned})
+
     @staticmethod
     def _offer(event: CustomerEvent, profile: Profile, result: dict[str, Any], decided_at: str) -> dict[str, Any]:
         return {
@@ -123,5 +136,5 @@ class Decide:
             "channel": result["channel"],
             "decided_at": decided_at,
             "not_before": result.get("not_before"),  # quiet hours: deliver holds it until then
-            "contact": {k: v for k, v in profile.model_dump(mode="json", include={"name", "msisdn", "email", "locale", "timezone"}).items()},
+            "contact": {k: v for k, v in profile.model_dump(mode="json", include={"name", "msisdn", "email", "locale", "timezone", "push_endpoint"}).items()},
         }

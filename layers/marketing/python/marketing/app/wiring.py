@@ -15,7 +15,10 @@ from botocore.config import Config
 from marketing.adapters import aws
 from marketing.app.campaign_cache import CampaignCache
 from marketing.app.decide import Decide
-from marketing.app.deliver import Deliver
+from marketing.app.deliver import Deliver, Retry, UnsubscribeLinks
+from marketing.app.pacing import Pacing
+from marketing.app.policy_source import PolicySource
+from marketing.domain.models import Channel
 from marketing.app.enrich import Enrich
 from marketing.settings import Settings
 
@@ -73,21 +76,44 @@ def build_decide(settings: Settings) -> Decide:
         once=_once(settings, dynamodb, "decide"),
         clock=utc_now,
         channels=settings.channels,
-        policy=settings.contact_policy,
+        policy=_policy_source(settings, dynamodb),
     )
+
+
+def _policy_source(settings: Settings, dynamodb: Any) -> PolicySource:
+    """The contact policy file, overridden live by the operator's copy in the settings table."""
+    store = aws.DynamoPolicyStore(dynamodb, settings.settings_table) if settings.settings_table else None
+    return PolicySource(settings.contact_policy, store, settings.policy_cache_seconds,
+                        on_invalid=logging.getLogger("marketing").error)
+
+
+def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
+    if Channel.EMAIL in settings.channels:
+        settings.require("unsubscribe_secret")
+    return UnsubscribeLinks(settings.unsubscribe_base_url, (settings.unsubscribe_secret or "").encode(),
+                            settings.unsubscribe_mailto)
 
 
 def build_deliver(settings: Settings) -> Deliver:
     settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url")
     dynamodb = client("dynamodb")
+    sns = client("sns")
     return Deliver(
         campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
         ledger=aws.DynamoContactLedger(dynamodb, settings.contacts_table, settings.contact_history_days),
-        sms=aws.SnsSmsSender(client("sns"), settings.sms_type, settings.sms_sender_id),
+        sms=aws.SnsSmsSender(sns, settings.sms_type, settings.sms_sender_id, settings.sms_origination_number),
         email=aws.SesEmailSender(client("ses"), settings.email_sender),
         decisions=aws.FirehoseDecisionSink(client("firehose"), settings.decisions_firehose),
         once=_once(settings, dynamodb, "deliver"),
         clock=utc_now,
         later=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
         cache_seconds=settings.campaign_cache_seconds,
+        push=aws.SnsPushSender(sns) if Channel.APP_PUSH in settings.channels else None,
+        profiles=aws.DynamoProfileStore(dynamodb, settings.profiles_table) if settings.profiles_table else None,
+        policy=_policy_source(settings, dynamodb),
+        pacing=Pacing(aws.DynamoSendPacer(dynamodb, settings.send_rates_table), horizon_s=settings.pacing_horizon_seconds)
+        if settings.send_rates_table else None,
+        senders={Channel.SMS: settings.sms_sender},
+        links=_unsubscribe_links(settings),
+        retry=Retry(settings.delivery_retry_attempts, settings.delivery_retry_backoff_seconds),
     )

@@ -17,10 +17,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from typing import Annotated
 
 from marketing.domain.durations import parse_percent
-from marketing.domain.models import Channel
+from marketing.domain.models import Channel, Outcome, Profile, Reason
 
 Percent = Annotated[float, BeforeValidator(parse_percent)]
 PERIODS = ("day", "week", "month")
+SendRate = Annotated[float, Field(gt=0)]
 
 
 class Caps(BaseModel):
@@ -67,7 +68,9 @@ class ContactPolicy(BaseModel):
     quiet_hours: QuietHours | None = QuietHours()
     complaint_suppression_days: int = Field(default=30, ge=0)
     global_control_group: Percent = 0.0
-    send_rates: dict[Channel, float] = Field(default_factory=dict)  # messages per second per channel
+    # messages per second the provider accepts: per channel, or per sender of a channel
+    # (e.g. sms: {long_code: 1, short_code: 100, default: 100}); absent = unpaced
+    send_rates: dict[Channel, SendRate | dict[str, SendRate]] = Field(default_factory=dict)
 
     @field_validator("caps")
     @classmethod
@@ -76,6 +79,13 @@ class ContactPolicy(BaseModel):
         if unknown:
             raise ValueError(f"caps for unknown channels: {', '.join(sorted(unknown))} (use all, sms, email, app_push)")
         return caps
+
+    def send_rate(self, channel: Channel, sender: str | None = None) -> float | None:
+        """Messages per second for this channel's sender (its own entry, else `default`), or None."""
+        rate = self.send_rates.get(channel)
+        if isinstance(rate, dict):
+            return rate.get(sender or "default", rate.get("default"))
+        return rate
 
     @classmethod
     def from_file(cls, path: str | Path) -> ContactPolicy:
@@ -150,3 +160,18 @@ def quiet_until(policy: ContactPolicy, at: datetime, timezone: str) -> datetime 
     if not policy.quiet_hours.contains(local.time()):
         return None
     return policy.quiet_hours.ends_after(local)
+
+
+def release_refusal(profile: Profile | None, channel: Channel) -> tuple[Outcome, Reason, str] | None:
+    """Whether a held (deferred) contact may still go out when it is released: the customer may have
+    withdrawn consent, set do-not-disturb or opted out of the channel in the meantime."""
+    if profile is None:
+        return Outcome.SUPPRESSED, Reason.NO_CHANNEL, "the customer's profile no longer exists"
+    consents = profile.consents
+    if not consents.marketing:
+        return Outcome.SUPPRESSED, Reason.MARKETING_CONSENT, "withdrawn while the contact was held"
+    if consents.dnd:
+        return Outcome.SUPPRESSED, Reason.DND, "set while the contact was held"
+    if not getattr(consents, channel.value, False):
+        return Outcome.SUPPRESSED, Reason.OPT_OUT, f"opted out of {channel.value} while the contact was held"
+    return None

@@ -36,7 +36,7 @@ def reachable_channels(campaign: Campaign, profile: Profile, available: frozense
     reachable = {
         Channel.SMS: consents.sms and bool(profile.msisdn),
         Channel.EMAIL: consents.email and bool(profile.email),
-        Channel.APP_PUSH: consents.app_push,
+        Channel.APP_PUSH: consents.app_push and bool(profile.push_endpoint),
     }
     channels = [c for c in campaign.channel_order if c in available and reachable[c]]
     if profile.channel_preference:

@@ -122,6 +122,8 @@ class Profile(BaseModel):
     tags: dict[str, Any] = Field(default_factory=dict)
     consents: Consents = Field(default_factory=Consents)
     channel_preference: list[Channel] = Field(default_factory=list)
+    # the SNS platform endpoint ARN the customer's app registered (app push goes there); extends SPEC 4.2
+    push_endpoint: str | None = None
 
     @field_validator("tags")
     @classmethod

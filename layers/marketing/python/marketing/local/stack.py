@@ -6,6 +6,7 @@ Returns the environment the handlers read their configuration from.
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import boto3
@@ -92,4 +93,5 @@ def create_stack(endpoint_url: str | None, prefix: str = "marketing") -> dict[st
         env[delivery.env] = name
     ses.verify_email_identity(EmailAddress=EMAIL_SENDER)
     env["EMAIL_SENDER"] = EMAIL_SENDER
+    env["UNSUBSCRIBE_SECRET"] = secrets.token_urlsafe(24)  # signs this local stack's unsubscribe links
     return env
