@@ -192,7 +192,8 @@ class DynamoContactLedger:
         for i, cap in enumerate(request.caps):
             names[f"#c{i}"] = f"{cap.period}#{cap.period_key}#{cap.counter}"
             values[f":l{i}"] = {"N": str(cap.limit)}
-            conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :l{i})")
+            conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :l{i})" if cap.limit > 0
+                              else f"(attribute_exists(#c{i}) AND #c{i} < :l{i})")  # a cap of 0 refuses all
             adds.append(f"#c{i} :one")
         if request.check_complaint:
             conditions.append("(attribute_not_exists(complaint_until) OR complaint_until < :now)")
@@ -488,9 +489,8 @@ class SesEmailSender:
     def send_email(self, to: str, subject: str, text: str, html: str | None,
                    headers: dict[str, str] | None = None) -> str:
         try:
-            return self._client.send_raw_email(
-                Source=self._source, Destinations=[to],
-                RawMessage={"Data": self.mime(to, subject, text, html, headers)},
+            return self._client.send_raw_email(  # recipients come from the To header (one envelope)
+                Source=self._source, RawMessage={"Data": self.mime(to, subject, text, html, headers)},
             )["MessageId"]
         except ClientError as exc:
             raise _delivery_error(exc) from exc
