@@ -52,9 +52,13 @@ class Delivery(Construct):
                 "SMS_TYPE": ctx.str("smsType", "Promotional"),
                 "DELIVERY_CHANNELS": ctx.str("deliveryChannels", "sms,email"),
             }
-            sender_id = ctx.str("smsSenderId", None)
-            if sender_id:
-                environment["SMS_SENDER_ID"] = sender_id
+            for context_key, variable in (("smsSenderId", "SMS_SENDER_ID"), ("smsOriginationNumber", "SMS_ORIGINATION_NUMBER"),
+                                          ("smsSender", "SMS_SENDER"), ("unsubscribeBaseUrl", "UNSUBSCRIBE_BASE_URL"),
+                                          ("unsubscribeMailto", "UNSUBSCRIBE_MAILTO"),
+                                          ("unsubscribeSecret", "UNSUBSCRIBE_SECRET")):
+                value = ctx.str(context_key, None)
+                if value:
+                    environment[variable] = value
             fn = MarketingFunction(
                 self, pascal(spec.logical), spec=spec, function_name=names(spec.logical), prefix=prefix,
                 layer=layer, registry=registry, log_retention=log_retention, removal_policy=removal_policy,
@@ -77,11 +81,12 @@ class Delivery(Construct):
             sms.attach_to_role(fn.role)
             acknowledge(sms, "AwsSolutions-IAM5[Resource::*]",
                         "sns:Publish straight to a phone number (SMS without a topic) has no resource ARN to "
-                        "scope to, so AWS requires Resource '*'; the statement allows sns:Publish only.")
+                        "scope to, so AWS requires Resource '*'; the statement allows sns:Publish only (SMS, and "
+                        "app push to the customers' platform endpoints, which the apps register at runtime).")
 
             ses_identity = ctx.str("sesIdentity", None)   # a verified domain or address; default: any
             email = iam.Policy(self, f"{pascal(spec.logical)}SendEmail", statements=[iam.PolicyStatement(
-                sid="SendEmail", actions=["ses:SendEmail"],
+                sid="SendEmail", actions=["ses:SendEmail", "ses:SendRawEmail"],  # raw: List-Unsubscribe headers
                 resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
                            f"identity/{ses_identity or '*'}"])])
             email.attach_to_role(fn.role)

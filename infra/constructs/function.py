@@ -36,9 +36,9 @@ KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/tabl
 ACCESS: dict[str, dict[str, str]] = {
     "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
     "decide": {"campaigns": "read", "contacts": "read_write", "campaign-counters": "read_write", "idempotency": "read_write",
-               "decisions": "put", "delivery": "send"},
+               "decisions": "put", "delivery": "send", "settings": "read"},
     "deliver": {"campaigns": "read", "contacts": "write", "idempotency": "read_write", "decisions": "put",
-                "delivery": "send"},
+                "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write"},
 }
 
 

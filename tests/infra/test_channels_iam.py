@@ -1,0 +1,37 @@
+"""Channels: deliver may send raw email (List-Unsubscribe headers), publish SMS and push, pace sends
+on the send-rates table, read profiles (consent re-check) and the live policy; decide reads the policy."""
+from __future__ import annotations
+
+from test_iam import READ_TABLE, WRITE_TABLE, _statements, allows
+
+
+def test_deliver_sends_raw_email_sms_and_push(synth):
+    p = _statements(synth, "deliver")
+    raw = [s for s in p if "ses:SendRawEmail" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert raw and all("identity/" in str(s["Resource"]) for s in raw), "raw email only from SES identities"
+    assert allows(p, "sns:Publish", "*")
+
+
+def test_deliver_paces_on_the_send_rates_table_and_reads_profiles_and_settings(synth):
+    p = _statements(synth, "deliver")
+    rates = synth.table("send-rates")
+    assert allows(p, "dynamodb:UpdateItem", rates) and allows(p, "dynamodb:GetItem", rates)
+    for table in ("profiles", "settings"):
+        assert all(allows(p, a, synth.table(table)) for a in READ_TABLE), table
+        assert not any(allows(p, a, synth.table(table)) for a in WRITE_TABLE), f"deliver never edits {table}"
+
+
+def test_decide_reads_the_live_policy_and_never_writes_it(synth):
+    p = _statements(synth, "decide")
+    settings = synth.table("settings")
+    assert all(allows(p, a, settings) for a in READ_TABLE)
+    assert not any(allows(p, a, settings) for a in WRITE_TABLE)
+    assert not any(allows(p, a, synth.table("send-rates")) for a in READ_TABLE + WRITE_TABLE)
+
+
+def test_the_new_tables_are_encrypted_with_the_stacks_key(synth):
+    for logical in ("settings", "send-rates"):
+        props = synth.props(synth.table(logical))
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert synth.props(synth.table("send-rates"))["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
