@@ -217,6 +217,8 @@ def decisions(
 from marketing.cli_data import events_app, profiles_app  # noqa: E402
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(events_app, name="events")
+from marketing.cli_policy import policy_app  # noqa: E402
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:
