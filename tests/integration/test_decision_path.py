@@ -5,6 +5,9 @@ captured, the decision records in the log, the contacts in the ledger, the queue
 """
 from __future__ import annotations
 
+from email import message_from_string
+from email import policy as email_policy
+
 from datetime import timedelta
 
 from marketing.domain.models import Channel, Outcome, Reason
@@ -199,8 +202,9 @@ def test_a_customer_who_prefers_email_gets_the_offer_by_email(world):
     world.run()
 
     assert world.sms() == []
-    [email] = world.emails()
-    assert (email.destinations["ToAddresses"], email.subject) == (["li.lei@example.com"], "李雷：漫游包30元")
+    [sent] = world.emails()  # a raw MIME message (List-Unsubscribe needs SendRawEmail)
+    mail = message_from_string(sent.raw_data, policy=email_policy.default)
+    assert (sent.destinations, mail["Subject"]) == (["li.lei@example.com"], "李雷：漫游包30元")
     record = world.decision(event, "roam-offer")
     assert (record["outcome"], record["channel"]) == (Outcome.SENT, Channel.EMAIL)
 

@@ -253,3 +253,43 @@ def test_provider_errors(permanent):
     else:          # SQS retries the message
         assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
         assert rig.decisions.rows == []
+
+
+class FlakySms(MemorySms):
+    """Refuses the first `failures` sends with a transient error, then sends."""
+
+    def __init__(self, failures: int):
+        super().__init__()
+        self.failures = failures
+
+    def send_sms(self, msisdn, text, sender_id=None):
+        from marketing.ports import DeliveryError
+
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryError("Throttling", permanent=False)
+        return super().send_sms(msisdn, text, sender_id)
+
+
+def test_transient_errors_are_retried_with_backoff_within_the_invocation():
+    from marketing.app.deliver import Retry
+
+    slept = []
+    rig = DeliverRig(AIRPORT, sms=FlakySms(failures=2))
+    rig.deliver._retry, rig.deliver._sleep = Retry(attempts=3, backoff_s=0.1), slept.append
+    outcome = rig.run(an_offer())
+    assert outcome.response() == {"batchItemFailures": []}
+    assert len(rig.sms.sent) == 1 and slept == [0.1, 0.2]
+
+
+def test_a_held_contact_released_after_an_opt_out_is_suppressed():
+    from marketing.adapters.memory import MemoryProfileStore
+    from unit_factories import a_profile
+
+    rig = DeliverRig(AIRPORT)
+    rig.deliver._profiles = MemoryProfileStore([a_profile(consents={"sms": False})])
+    offer = {**an_offer(), "not_before": (NOW - timedelta(minutes=1)).isoformat()}
+    rig.run(offer)
+    assert rig.sms.sent == []
+    [row] = rig.decisions.rows
+    assert (row["outcome"], row["reason"]) == ("suppressed", "opt_out")
