@@ -5,10 +5,9 @@ captured, the decision records in the log, the contacts in the ledger, the queue
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from email import message_from_string
 from email import policy as email_policy
-
-from datetime import timedelta
 
 from marketing.domain.models import Channel, Outcome, Reason
 from world import a_campaign, a_profile, an_event, sample_campaign
