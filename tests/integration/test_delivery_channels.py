@@ -314,3 +314,18 @@ def test_the_channel_the_customer_answers_on_is_chosen(world):
 
     assert world.decision(event, "roam-offer")["channel"] == "email"
     assert len(world.emails()) == 1 and world.sms() == []
+
+
+def test_the_dynamodb_ledger_keeps_the_history_the_model_reads(world):
+    from marketing.domain.channels import ChannelHistory
+    from marketing.domain.models import Channel
+
+    at = datetime.now(timezone.utc)
+    world.ledger.record_delivery(LI_LEI, "camp", "e1", "sms", at)
+    world.ledger.record_delivery(LI_LEI, "camp", "e1", "sms", at)   # the same contact again: counted once
+    world.ledger.record_delivery(LI_LEI, "camp", "e2", "email", at)
+    world.ledger.record_response(LI_LEI, "camp", "email", at)
+    world.ledger.record_complaint(LI_LEI, at + timedelta(days=30), channel="sms")
+    assert world.ledger.channel_history(LI_LEI) == ChannelHistory(
+        {Channel.SMS: 1, Channel.EMAIL: 1}, {Channel.EMAIL: 1}, frozenset({Channel.SMS}))
+    assert world.ledger.channel_history("nobody") == ChannelHistory()

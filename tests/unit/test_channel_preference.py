@@ -44,3 +44,18 @@ def test_ties_break_on_responses_then_a_fixed_order():
 def test_history_from_stored_counts_ignores_unknown_channels():
     h = ChannelHistory.from_counts({"sms": 2, "fax": 9}, {"sms": 1}, ["fax"])
     assert h == history(used={SMS: 2}, responded={SMS: 1})
+
+
+def test_the_memory_ledger_keeps_the_history_the_model_reads():
+    from datetime import datetime, timezone
+
+    from marketing.adapters.memory import MemoryContactLedger
+
+    ledger, at = MemoryContactLedger(), datetime(2026, 11, 23, tzinfo=timezone.utc)
+    ledger.record_delivery("c1", "camp", "e1", "sms", at)
+    ledger.record_delivery("c1", "camp", "e1", "sms", at)          # the same contact again: counted once
+    ledger.record_delivery("c1", "camp", "e2", "email", at)
+    ledger.record_response("c1", "camp", "email", at)
+    ledger.record_complaint("c1", at, channel="sms")
+    assert ledger.channel_history("c1") == history(used={SMS: 1, EMAIL: 1}, responded={EMAIL: 1}, complained={SMS})
+    assert ledger.channel_history("other") == history()

@@ -57,6 +57,7 @@ class MemoryContactLedger:
         self.complaints: dict[str, int] = {}
         self.complained: dict[str, set[str]] = {}
         self.responses: dict[str, dict[str, int]] = {}
+        self.used: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def reserve(self, request: ContactRequest) -> Refusal | None:
@@ -102,11 +103,7 @@ class MemoryContactLedger:
 
     def channel_history(self, customer_id: str) -> ChannelHistory:
         with self._lock:
-            used: dict[str, int] = {}
-            for (customer, _), contact in self.deliveries.items():
-                if customer == customer_id:
-                    used[contact["channel"]] = used.get(contact["channel"], 0) + 1
-            return ChannelHistory.from_counts(used, dict(self.responses.get(customer_id, {})),
+            return ChannelHistory.from_counts(dict(self.used.get(customer_id, {})), dict(self.responses.get(customer_id, {})),
                                               sorted(self.complained.get(customer_id, ())))
 
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
@@ -114,6 +111,8 @@ class MemoryContactLedger:
             if (customer_id, event_id) in self.deliveries:
                 return False
             self.deliveries[(customer_id, event_id)] = {"campaign_id": campaign_id, "channel": channel, "at": at}
+            used = self.used.setdefault(customer_id, {})
+            used[channel] = used.get(channel, 0) + 1
             return True
 
 
