@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import Context, Names
@@ -54,17 +55,27 @@ class Delivery(Construct):
             }
             for context_key, variable in (("smsSenderId", "SMS_SENDER_ID"), ("smsOriginationNumber", "SMS_ORIGINATION_NUMBER"),
                                           ("smsSender", "SMS_SENDER"), ("unsubscribeBaseUrl", "UNSUBSCRIBE_BASE_URL"),
-                                          ("unsubscribeMailto", "UNSUBSCRIBE_MAILTO"),
-                                          ("unsubscribeSecret", "UNSUBSCRIBE_SECRET")):
+                                          ("unsubscribeMailto", "UNSUBSCRIBE_MAILTO")):
                 value = ctx.str(context_key, None)
                 if value:
                     environment[variable] = value
+            # The key signing unsubscribe links: generated at deploy, read by deliver at cold start.
+            unsubscribe_key = secretsmanager.Secret(
+                self, f"{pascal(spec.logical)}UnsubscribeKey", secret_name=names(f"{spec.logical}-unsubscribe-key"),
+                description="HMAC key of the unsubscribe links in marketing email (customer + campaign tokens)",
+                encryption_key=key, removal_policy=removal_policy,
+                generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=48))
+            acknowledge(unsubscribe_key, "AwsSolutions-SMG4",
+                        "Rotating the unsubscribe key would break the unsubscribe links of every email already "
+                        "sent (they must keep working); the key is only an HMAC key, never a credential.")
+            environment["UNSUBSCRIBE_SECRET_ARN"] = unsubscribe_key.secret_arn
             fn = MarketingFunction(
                 self, pascal(spec.logical), spec=spec, function_name=names(spec.logical), prefix=prefix,
                 layer=layer, registry=registry, log_retention=log_retention, removal_policy=removal_policy,
                 reserved_concurrency=ctx.int(f"{spec.logical}ReservedConcurrency", None, minimum=1),
                 extra_environment=environment,
             )
+            unsubscribe_key.grant_read(fn.role)
             queue = registry.queues[mapping.queue]
             fn.function.add_event_source(sources.SqsEventSource(
                 queue,

@@ -35,3 +35,14 @@ def test_the_new_tables_are_encrypted_with_the_stacks_key(synth):
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert props["SSESpecification"]["SSEType"] == "KMS"
     assert synth.props(synth.table("send-rates"))["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_unsubscribe_key_is_a_generated_secret_only_deliver_reads(synth):
+    secrets = synth.resources("AWS::SecretsManager::Secret")
+    [(secret_id, secret)] = list(secrets.items())
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert "KmsKeyId" in secret["Properties"], "encrypted with the stack's customer-managed key"
+    env = synth.props(synth.function("deliver"))["Environment"]["Variables"]
+    assert env["UNSUBSCRIBE_SECRET_ARN"] == {"Ref": secret_id} and "UNSUBSCRIBE_SECRET" not in env
+    assert allows(_statements(synth, "deliver"), "secretsmanager:GetSecretValue", secret_id)
+    assert not allows(_statements(synth, "decide"), "secretsmanager:GetSecretValue", secret_id)

@@ -53,6 +53,7 @@ class Settings(BaseModel):
     sms_sender: str = "default"                  # which send_rates entry of sms applies (e.g. long_code)
     unsubscribe_base_url: str = "https://example.com/unsubscribe"
     unsubscribe_secret: str | None = None        # signs unsubscribe tokens (customer + campaign)
+    unsubscribe_secret_arn: str | None = None    # …or the Secrets Manager secret holding it (deployed stacks)
     unsubscribe_mailto: str | None = None
     delivery_retry_attempts: int = Field(default=3, ge=1)
     delivery_retry_backoff_seconds: float = Field(default=0.2, ge=0)
@@ -68,7 +69,7 @@ class Settings(BaseModel):
                 values[resource.env.lower()] = env[resource.env]
         for key in ("CATALOG_PATH", "CONTACT_POLICY_PATH", "CAMPAIGN_CACHE_SECONDS", "IDEMPOTENCY_EXPIRY_SECONDS", "CONTACT_HISTORY_DAYS",
                     "SMS_SENDER_ID", "SMS_TYPE", "EMAIL_SENDER", "POLICY_CACHE_SECONDS", "SMS_ORIGINATION_NUMBER",
-                    "SMS_SENDER", "UNSUBSCRIBE_BASE_URL", "UNSUBSCRIBE_SECRET", "UNSUBSCRIBE_MAILTO",
+                    "SMS_SENDER", "UNSUBSCRIBE_BASE_URL", "UNSUBSCRIBE_SECRET", "UNSUBSCRIBE_SECRET_ARN", "UNSUBSCRIBE_MAILTO",
                     "DELIVERY_RETRY_ATTEMPTS", "DELIVERY_RETRY_BACKOFF_SECONDS", "PACING_HORIZON_SECONDS"):
             if key in env:
                 values[key.lower()] = env[key]

@@ -20,7 +20,7 @@ from marketing.app.pacing import Pacing
 from marketing.app.policy_source import PolicySource
 from marketing.domain.models import Channel
 from marketing.app.enrich import Enrich
-from marketing.settings import Settings
+from marketing.settings import MissingSetting, Settings
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 _idempotency_configs: list[Any] = []
@@ -88,10 +88,14 @@ def _policy_source(settings: Settings, dynamodb: Any) -> PolicySource:
 
 
 def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
-    if Channel.EMAIL in settings.channels:
-        settings.require("unsubscribe_secret")
-    return UnsubscribeLinks(settings.unsubscribe_base_url, (settings.unsubscribe_secret or "").encode(),
-                            settings.unsubscribe_mailto)
+    """The signing key comes from the environment (local stack) or Secrets Manager (deployed), once."""
+    key = settings.unsubscribe_secret
+    if key is None and settings.unsubscribe_secret_arn:
+        key = client("secretsmanager").get_secret_value(SecretId=settings.unsubscribe_secret_arn)["SecretString"]
+    if key is None and Channel.EMAIL in settings.channels:
+        raise MissingSetting("missing configuration: UNSUBSCRIBE_SECRET or UNSUBSCRIBE_SECRET_ARN "
+                             "(the key signing unsubscribe links; email is a delivery channel)")
+    return UnsubscribeLinks(settings.unsubscribe_base_url, (key or "").encode(), settings.unsubscribe_mailto)
 
 
 def build_deliver(settings: Settings) -> Deliver:
