@@ -329,3 +329,22 @@ def test_the_dynamodb_ledger_keeps_the_history_the_model_reads(world):
     assert world.ledger.channel_history(LI_LEI) == ChannelHistory(
         {Channel.SMS: 1, Channel.EMAIL: 1}, {Channel.EMAIL: 1}, frozenset({Channel.SMS}))
     assert world.ledger.channel_history("nobody") == ChannelHistory()
+
+
+def test_a_deployed_deliver_reads_the_unsubscribe_key_from_secrets_manager(world):
+    key = "generated-at-deploy-0123456789abcdef"
+    arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="marketing-deliver-unsubscribe-key", SecretString=key)["ARN"]
+    world.env.pop("UNSUBSCRIBE_SECRET")
+    os.environ.pop("UNSUBSCRIBE_SECRET", None)
+    world.env["UNSUBSCRIBE_SECRET_ARN"] = arn
+    world.add_campaigns(a_campaign(channels=[{"email": {"subject": "漫游包", "text": "{name}您好"}}]))
+    world.add_profiles(a_profile(LI_LEI, email="li.lei@example.com"))
+
+    world.publish(an_event())
+    world.run()
+
+    [sent] = world.emails()
+    mail = email.message_from_string(sent.raw_data, policy=email.policy.default)
+    token = mail["List-Unsubscribe"].strip("<>").split("t=", 1)[1]
+    assert unsubscribe.read_token(key.encode(), token) == (LI_LEI, "roam-offer")
