@@ -37,7 +37,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
     "decide": {"campaigns": "read", "contacts": "read_write", "campaign-counters": "read_write", "idempotency": "read_write",
                "decisions": "put", "delivery": "send", "settings": "read"},
-    "deliver": {"campaigns": "read", "contacts": "write", "idempotency": "read_write", "decisions": "put",
+    "deliver": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write", "decisions": "put",
                 "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write"},
 }
 

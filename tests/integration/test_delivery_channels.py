@@ -348,3 +348,21 @@ def test_a_deployed_deliver_reads_the_unsubscribe_key_from_secrets_manager(world
     mail = email.message_from_string(sent.raw_data, policy=email.policy.default)
     token = mail["List-Unsubscribe"].strip("<>").split("t=", 1)[1]
     assert unsubscribe.read_token(key.encode(), token) == (LI_LEI, "roam-offer")
+
+
+def test_a_complaint_while_held_suppresses_the_released_contact(world, policy):
+    policy(quiet_hours=quiet_now(3), complaint_suppression_days=30)
+    world.add_campaigns(a_campaign())
+    world.add_profiles({**a_profile(LI_LEI), "timezone": "UTC"})
+    event = an_event()
+
+    world.publish(event)
+    world.run()
+    world.publish(an_event("care.complaint", category="marketing"))
+    world.run()
+    time.sleep(3.5)
+    until_delivered(world)
+
+    assert world.sms() == []
+    record = standing(world, event)
+    assert (record["outcome"], record["reason"]) == (Outcome.SUPPRESSED, Reason.COMPLAINT)

@@ -293,3 +293,26 @@ def test_a_held_contact_released_after_an_opt_out_is_suppressed():
     assert rig.sms.sent == []
     [row] = rig.decisions.rows
     assert (row["outcome"], row["reason"]) == ("suppressed", "opt_out")
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("complaint", ("suppressed", "complaint")),
+    ("global_control", ("holdout", "global_control")),
+    ("dnd", ("suppressed", "dnd")),
+    (None, ("sent", None)),
+])
+def test_a_released_contact_is_rechecked_against_the_policy_in_force(change, expected):
+    from marketing.adapters.memory import MemoryProfileStore
+    from marketing.domain.contact_policy import ContactPolicy
+    from unit_factories import a_profile
+
+    rig = DeliverRig(AIRPORT)
+    rig.deliver._profiles = MemoryProfileStore([a_profile(consents={"dnd": change == "dnd"})])
+    policy = ContactPolicy(quiet_hours=None, global_control_group=100.0 if change == "global_control" else 0.0)
+    rig.deliver._policy = lambda: policy
+    if change == "complaint":
+        rig.ledger.record_complaint("8613800000001", NOW + timedelta(days=30))
+    rig.run({**an_offer(), "not_before": (NOW - timedelta(minutes=1)).isoformat()})
+    [row] = rig.decisions.rows
+    assert (row["outcome"], row["reason"]) == expected
+    assert len(rig.sms.sent) == (1 if change is None else 0)

@@ -68,6 +68,9 @@ class ContactLedger(Protocol):
         """The customer responded (a reply, an accepted offer) to a contact of `campaign_id` made on
         `channel`: counted for the channel preference model."""
 
+    def complaint_until(self, customer_id: str) -> datetime | None:
+        """Until when a complaint suppresses marketing to the customer (None: no complaint on record)."""
+
     def channel_history(self, customer_id: str) -> ChannelHistory:
         """Per channel: delivered contacts, responses, and whether the customer complained about it."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from email.message import EmailMessage
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
 
@@ -292,6 +292,13 @@ class DynamoContactLedger:
             ExpressionAttributeNames={"#r": f"responded#{channel}", "#last": f"r#{campaign_id}"},
             ExpressionAttributeValues={":one": {"N": "1"}, ":at": {"N": str(int(at.timestamp()))}},
         )
+
+    def complaint_until(self, customer_id: str) -> datetime | None:
+        item = self._client.get_item(TableName=self._table, Key=self._state_key(customer_id),
+                                     ProjectionExpression="complaint_until").get("Item") or {}
+        if "complaint_until" not in item:
+            return None
+        return datetime.fromtimestamp(int(item["complaint_until"]["N"]), tz=timezone.utc)
 
     def channel_history(self, customer_id: str) -> ChannelHistory:
         state = from_item(self._client.get_item(TableName=self._table, Key=self._state_key(customer_id)).get("Item") or {})

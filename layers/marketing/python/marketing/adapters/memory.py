@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from marketing.domain.campaigns import Campaign
@@ -100,6 +100,11 @@ class MemoryContactLedger:
         with self._lock:
             counts = self.responses.setdefault(customer_id, {})
             counts[channel] = counts.get(channel, 0) + 1
+
+    def complaint_until(self, customer_id: str) -> datetime | None:
+        with self._lock:
+            until = self.complaints.get(customer_id)
+        return datetime.fromtimestamp(until, tz=timezone.utc) if until is not None else None
 
     def channel_history(self, customer_id: str) -> ChannelHistory:
         with self._lock:

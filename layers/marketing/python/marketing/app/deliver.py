@@ -107,7 +107,7 @@ class Deliver:
                 outcome.count("delivery.paced")
                 return
             outcome.count(f"delivery.{result['status']}")
-            if result["status"] in (Outcome.FAILED.value, Outcome.SUPPRESSED.value):
+            if result["status"] != Outcome.SENT.value:  # failed, or refused when released from hold
                 rows.append(self._row(offer, Outcome(result["status"]), result["reason"], result["detail"]))
             elif offer.get("not_before"):  # the deferred decision now stands as sent
                 rows.append(self._row(offer, Outcome.SENT, None, f"held until {offer['not_before']}"))
@@ -163,7 +163,10 @@ class Deliver:
         contact = dict(offer.get("contact") or {})
         if offer.get("not_before") and self._profiles is not None:  # held: the customer may have opted out since
             profile = released.get(offer["customer_id"])
-            refusal = release_refusal(profile, channel)
+            now = self._clock()
+            complaint = (self._ledger.complaint_until(offer["customer_id"])
+                         if profile is not None and policy.complaint_suppression_days else None)
+            refusal = release_refusal(profile, channel, policy, now, complaint)
             if refusal is not None:
                 outcome, reason, detail = refusal
                 return {"status": outcome.value, "reason": reason.value, "detail": detail}

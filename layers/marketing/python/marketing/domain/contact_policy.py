@@ -162,9 +162,12 @@ def quiet_until(policy: ContactPolicy, at: datetime, timezone: str) -> datetime 
     return policy.quiet_hours.ends_after(local)
 
 
-def release_refusal(profile: Profile | None, channel: Channel) -> tuple[Outcome, Reason, str] | None:
+def release_refusal(profile: Profile | None, channel: Channel, policy: ContactPolicy | None = None,
+                    now: datetime | None = None, complaint_until: datetime | None = None,
+                    ) -> tuple[Outcome, Reason, str] | None:
     """Whether a held (deferred) contact may still go out when it is released: the customer may have
-    withdrawn consent, set do-not-disturb or opted out of the channel in the meantime."""
+    withdrawn consent, set do-not-disturb, opted out of the channel or complained in the meantime,
+    and the policy in force now (possibly a stricter live copy) may put them in the global control."""
     if profile is None:
         return Outcome.SUPPRESSED, Reason.NO_CHANNEL, "the customer's profile no longer exists"
     consents = profile.consents
@@ -174,4 +177,9 @@ def release_refusal(profile: Profile | None, channel: Channel) -> tuple[Outcome,
         return Outcome.SUPPRESSED, Reason.DND, "set while the contact was held"
     if not getattr(consents, channel.value, False):
         return Outcome.SUPPRESSED, Reason.OPT_OUT, f"opted out of {channel.value} while the contact was held"
+    if policy is not None:
+        if policy.complaint_suppression_days and complaint_until is not None and now is not None and complaint_until > now:
+            return Outcome.SUPPRESSED, Reason.COMPLAINT, f"complaint while the contact was held (until {complaint_until.isoformat()})"
+        if in_group(profile.customer_id, "global", policy.global_control_group):
+            return Outcome.HOLDOUT, Reason.GLOBAL_CONTROL, "the policy in force at release"
     return None
