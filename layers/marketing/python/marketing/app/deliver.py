@@ -75,7 +75,8 @@ class Deliver:
         self._cache_seconds = cache_seconds
         self._later = later
         self._cache: dict[str, tuple[float, Campaign | None]] = {}
-        self._profiles, self._policy, self._pacing = profiles, policy or ContactPolicy, pacing
+        default = ContactPolicy()
+        self._profiles, self._policy, self._pacing = profiles, policy or (lambda: default), pacing
         self._sender_names = senders or {}   # channel → the sender whose rate applies (e.g. sms: long_code)
         self._links = links or UnsubscribeLinks("https://example.com/unsubscribe", b"local-only")
         self._retry, self._sleep = retry, sleep
