@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 
 from marketing import resources as r
+from marketing.local import workflows
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -92,4 +93,5 @@ def create_stack(endpoint_url: str | None, prefix: str = "marketing") -> dict[st
         env[delivery.env] = name
     ses.verify_email_identity(EmailAddress=EMAIL_SENDER)
     env["EMAIL_SENDER"] = EMAIL_SENDER
+    env.update(workflows.create(make, prefix, env))   # topics, task functions, state machines
     return env
