@@ -64,3 +64,120 @@ def test_approve_path_activates_evaluates_and_reports(flows):
     report, html = desk.report("roam-a")
     assert report["campaign_id"] == "roam-a" and "<svg" in html
 
+
+
+def test_reject_path_ends_rejected_and_nothing_goes_live(flows):
+    world, desk = flows
+    submission = desk.submit(a_campaign("roam-r"), by="ann")
+    assert desk.wait_for_status("roam-r", "pending_approval") == "pending_approval"
+
+    assert not desk.reject("roam-r", by="bob", comment="").accepted          # a rejection needs a reason
+    result = desk.reject("roam-r", by="bob", comment="wrong audience")
+    assert result.accepted and result.status == "rejected"
+    execution = desk.wait(submission.execution_arn)
+    assert execution["status"] == "SUCCEEDED"
+    assert world.campaigns.get_campaign("roam-r") is None
+    assert desk.executions_of(r.EVALUATION.env) == []
+    item, trail = desk.status("roam-r")
+    assert item["status"] == "rejected"
+    assert (trail[-1]["action"], trail[-1]["by"], trail[-1]["comment"]) == ("rejected", "bob", "wrong audience")
+    assert not desk.approve("roam-r", by="carol").accepted                 # too late: decided
+
+
+def test_the_submitter_may_not_approve_and_the_request_stays_pending(flows):
+    world, desk = flows
+    submission = desk.submit(a_campaign("roam-s"), by="ann")
+    assert desk.wait_for_status("roam-s", "pending_approval") == "pending_approval"
+
+    refused = desk.approve("roam-s", by="ann")
+    assert not refused.accepted and "submitter" in refused.message
+    assert desk.execution(submission.execution_arn)["status"] == "RUNNING"
+    item, trail = desk.status("roam-s")
+    assert item["status"] == "pending_approval" and item["approvers"] == []
+    assert (trail[-1]["action"], trail[-1]["by"]) == ("refused", "ann")
+    assert world.campaigns.get_campaign("roam-s") is None
+
+    assert desk.approve("roam-s", by="bob").accepted                       # the token was still waiting
+    assert desk.wait(submission.execution_arn)["status"] == "SUCCEEDED"
+    assert world.campaigns.get_campaign("roam-s") is not None
+
+
+def test_over_the_budget_threshold_a_second_distinct_approver_is_needed(flows):
+    world, desk = flows
+    submission = desk.submit(a_campaign("roam-big", limits={"budget": 5000}), by="ann")   # threshold 1000
+    assert desk.wait_for_status("roam-big", "pending_approval") == "pending_approval"
+
+    first = desk.approve("roam-big", by="bob")
+    assert first.accepted and first.status == "pending_approval" and first.required == 2
+    assert not desk.approve("roam-big", by="bob").accepted                 # the same person twice
+    assert desk.execution(submission.execution_arn)["status"] == "RUNNING"
+    assert world.campaigns.get_campaign("roam-big") is None
+
+    second = desk.approve("roam-big", by="carol")
+    assert second.accepted and second.status == "approved" and second.approvers == ("bob", "carol")
+    assert desk.wait(submission.execution_arn)["status"] == "SUCCEEDED"
+    assert world.campaigns.get_campaign("roam-big") is not None
+    _, trail = desk.status("roam-big")
+    assert [(row["by"], row.get("approval")) for row in trail if row["action"] == "approved"] == \
+        [("bob", "1 of 2"), ("carol", "2 of 2")]
+
+
+def test_no_decision_within_the_timeout_rejects(flows):
+    world, desk = flows
+    workflows.set_timings(world.client("stepfunctions"), "marketing", world.env, Timings(approval_timeout_s=1))
+    submission = desk.submit(a_campaign("roam-t"), by="ann")
+    execution = desk.wait(submission.execution_arn, timeout_s=30)
+    assert execution["status"] == "SUCCEEDED"
+    item, trail = desk.status("roam-t")
+    assert item["status"] == "expired"
+    assert trail[-1]["action"] == "expired"
+    assert world.campaigns.get_campaign("roam-t") is None
+    late = desk.approve("roam-t", by="bob")
+    assert not late.accepted
+
+
+def test_an_invalid_campaign_fails_the_execution_with_every_error(flows):
+    world, desk = flows
+    bad = a_campaign("roam-bad")
+    bad["priority"] = 5000
+    bad["trigger"]["event"] = "no.such_event"
+    submission = desk.submit(bad, by="ann")
+    execution = desk.wait(submission.execution_arn)
+    assert execution["status"] == "FAILED"
+    history = world.client("stepfunctions").get_execution_history(executionArn=submission.execution_arn)["events"]
+    failed = next(e for e in history if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
+    assert failed["error"] == "CampaignInvalid"
+    assert "priority" in failed["cause"] and "no.such_event" in failed["cause"]
+    _, trail = desk.status("roam-bad")
+    assert [row["action"] for row in trail] == ["submitted", "invalid"]
+
+
+def test_a_campaign_the_workflow_activates_is_matched_by_the_running_decision_path(flows):
+    world, desk = flows
+    world.add_profiles(a_profile("8613800000001"))
+    world.add_campaigns(a_campaign("already-live", area=OTHER_AREA))
+    world.start()                                        # the decide handler is warm before activation
+    before = an_event(customer="8613800000001")
+    world.publish(before)
+    world.run()
+    assert [d["campaign_id"] for d in world.decisions(before["event_id"])] == []
+
+    submission = desk.submit(a_campaign("roam-live"), by="ann")
+    assert desk.wait_for_status("roam-live", "pending_approval") == "pending_approval"
+    assert desk.approve("roam-live", by="bob").accepted
+    assert desk.wait(submission.execution_arn)["status"] == "SUCCEEDED"
+
+    after = an_event(customer="8613800000001")
+    world.publish(after)
+    world.run()
+    assert world.decision(after, "roam-live")["outcome"] == "sent"
+    assert any("7天漫游包" in text for _, text in world.sms())
+
+
+def test_the_approvers_are_notified_with_the_estimate(flows):
+    world, desk = flows
+    desk.submit(a_campaign("roam-n"), by="ann")
+    assert desk.wait_for_status("roam-n", "pending_approval") == "pending_approval"
+    (notice,) = [n for n in approvals_sent() if "roam-n" in n[1]]
+    message = notice[1]
+    assert "submitted by ann" in message and "Estimate" in message and "marketing campaign approve roam-n" in message
