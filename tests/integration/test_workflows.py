@@ -181,3 +181,35 @@ def test_the_approvers_are_notified_with_the_estimate(flows):
     (notice,) = [n for n in approvals_sent() if "roam-n" in n[1]]
     message = notice[1]
     assert "submitted by ann" in message and "Estimate" in message and "marketing campaign approve roam-n" in message
+
+
+def test_cli_submit_approve_status_report(flows, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import marketing.cli_campaigns as cli_campaigns
+    from marketing.cli import Target, app
+    from marketing.local.runtime import repo_path
+
+    world, desk = flows
+    monkeypatch.setattr(cli_campaigns, "resolve_target", lambda stack: Target(world.env, None, "test"))
+    runner = CliRunner()
+    sample = repo_path("events", "campaigns", "app-login-offer.yaml")
+    submitted = runner.invoke(app, ["campaign", "submit", str(sample), "--by", "ann", "--evaluate-after", "0"])
+    assert submitted.exit_code == 0, submitted.output
+    assert desk.wait_for_status("app-login-offer", "pending_approval") == "pending_approval"
+    own = runner.invoke(app, ["campaign", "approve", "app-login-offer", "--by", "ann"])
+    assert own.exit_code == 1 and "submitter" in own.output
+    first = runner.invoke(app, ["campaign", "approve", "app-login-offer", "--by", "bob"])   # budget 200000 > 1000
+    assert first.exit_code == 0 and "1 of 2" in first.output
+    second = runner.invoke(app, ["campaign", "approve", "app-login-offer", "--by", "carol", "--comment", "ok"])
+    assert second.exit_code == 0, second.output
+    assert desk.wait_for_status("app-login-offer", "evaluated") == "evaluated"
+    status = runner.invoke(app, ["campaign", "status", "app-login-offer"])
+    assert status.exit_code == 0 and "evaluated" in status.output and "carol" in status.output
+    out = tmp_path / "r.html"
+    report = runner.invoke(app, ["campaign", "report", "app-login-offer", "--out", str(out)])
+    assert report.exit_code == 0 and "Success rate" in report.output
+    assert "<svg" in out.read_text()
+    invalid = runner.invoke(app, ["campaign", "submit", str(repo_path("events", "campaigns", "invalid",
+                                                                      "three-mistakes.yaml")), "--by", "ann"])
+    assert invalid.exit_code == 1

@@ -217,6 +217,7 @@ def decisions(
 from marketing.cli_data import events_app, profiles_app  # noqa: E402
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(events_app, name="events")
+import marketing.cli_campaigns  # noqa: E402,F401  (registers campaign submit/approve/reject/status/report)
 
 
 def main() -> None:
