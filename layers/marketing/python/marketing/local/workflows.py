@@ -48,7 +48,9 @@ def _zip() -> bytes:
 def create(make: Callable[[str], Any], prefix: str, env: dict[str, str], timings: Timings | None = None) -> dict[str, str]:
     """Create the topics, the task functions and the state machines; returns their env entries."""
     sns, iam, lambda_, sfn = (make(s) for s in ("sns", "iam", "lambda", "stepfunctions"))
-    out: dict[str, str] = {}
+    # On AWS the approval links point at the API Gateway stage; locally nothing serves HTTP for them:
+    # approve with the CLI (the same use case), or call functions/approval_link with an API Gateway event.
+    out: dict[str, str] = {"APPROVAL_LINK_URL": "local://approval-link"}
     for topic in r.TOPICS:
         out[topic.env] = sns.create_topic(Name=r.physical_name(prefix, topic.logical))["TopicArn"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
