@@ -8,27 +8,11 @@ import json
 import pytest
 
 from marketing import resources as r
-from marketing.desk import CampaignDesk
 from marketing.local import workflows
 from marketing.workflows import Timings
-from world import CATALOG, World, a_campaign, a_profile, an_event
+from world import a_campaign, a_profile, an_event
 
 OTHER_AREA = "SHA_PVG"
-
-
-@pytest.fixture
-def flows(aws, monkeypatch):
-    """A fresh stack whose state machines execute, calling the real handlers; evaluation right after activation."""
-    monkeypatch.setenv("EVALUATION_DELAY_SECONDS", "0")
-    monkeypatch.setenv("APPROVAL_BUDGET_THRESHOLD", "1000")
-    monkeypatch.setenv("CAMPAIGN_CACHE_SECONDS", "0")
-    workflows.enable_execution()
-    world = World()
-    workflows.forget_handlers()
-    workflows.run_real_handlers(world.env)
-    desk = CampaignDesk(world.env, world.client, CATALOG)
-    yield world, desk
-    workflows.forget_handlers()
 
 
 def approvals_sent() -> list[dict]:

@@ -51,6 +51,12 @@ class CampaignDesk:
         )["executionArn"]
         return Submission(campaign_id, arn)
 
+    def evaluate(self, campaign_id: str) -> str:
+        """Start the evaluation state machine now (the approval workflow starts it at the schedule's end)."""
+        name = f"{campaign_id}-eval-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
+        return self._sfn.start_execution(stateMachineArn=self.env[r.EVALUATION.env], name=name,
+                                         input=json.dumps({"campaign_id": campaign_id}))["executionArn"]
+
     def approve(self, campaign_id: str, by: str, comment: str | None = None) -> DecisionResult:
         return self.workflow.decide(campaign_id, by, approve=True, comment=comment)
 

@@ -109,6 +109,7 @@ def approval_definition(functions: dict[str, str], evaluation_state_machine: str
                 "Resource": "arn:aws:states:::states:startExecution",
                 "Parameters": {
                     "StateMachineArn": evaluation_state_machine,
+                    "Name.$": "$$.Execution.Name",   # the evaluation of approval X is named X
                     "Input": {"campaign_id.$": "$.campaign.id"},
                 },
                 "ResultPath": "$.evaluation",
