@@ -4,6 +4,7 @@ and a campaign the workflow activates being matched by the running decision path
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -197,3 +198,55 @@ def test_cli_submit_approve_status_report(flows, monkeypatch, tmp_path):
     invalid = runner.invoke(app, ["campaign", "submit", str(repo_path("events", "campaigns", "invalid",
                                                                       "three-mistakes.yaml")), "--by", "ann"])
     assert invalid.exit_code == 1
+
+
+def _api_event(method: str, path: str, body: str | None = None, query: dict | None = None) -> dict:
+    return {"resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": {"content-type":
+            "application/x-www-form-urlencoded"}, "multiValueHeaders": {}, "queryStringParameters": query,
+            "multiValueQueryStringParameters": None, "pathParameters": {"proxy": path.lstrip("/")},
+            "stageVariables": None, "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method,
+                                                       "path": f"/v1{path}", "stage": "v1", "requestId": "r1"},
+            "body": body, "isBase64Encoded": False}
+
+
+def test_the_approval_link_shows_the_estimate_and_takes_the_same_decisions(flows):
+    from marketing.adapters.aws_lifecycle import DynamoAuditTrail
+    from marketing.local.runtime import LocalContext, load_handler
+
+    world, desk = flows
+    submission = desk.submit(a_campaign("roam-link"), by="ann")
+    assert desk.wait_for_status("roam-link", "pending_approval") == "pending_approval"
+    request_id = DynamoAuditTrail(world.client("dynamodb"), world.env["AUDIT_TABLE"]).get_request("roam-link")["request_id"]
+    (notice,) = [n for n in approvals_sent() if "roam-link" in n[1]]
+    assert f"/approvals/roam-link/{request_id}?action=approve" in notice[1]
+    handler = load_handler(r.APPROVAL_LINK, world.env)
+    path = f"/approvals/roam-link/{request_id}"
+
+    page = handler(_api_event("GET", path, query={"action": "approve"}), LocalContext("approval-link"))
+    assert page["statusCode"] == 200 and "events_replayed" in page["body"] and "<form" in page["body"]
+    forged = handler(_api_event("POST", "/approvals/roam-link/not-the-id", "action=approve&by=bob"),
+                     LocalContext("approval-link"))
+    assert forged["statusCode"] == 404
+    own = handler(_api_event("POST", path, "action=approve&by=ann"), LocalContext("approval-link"))
+    assert own["statusCode"] == 409 and "submitter" in own["body"]
+    ok = handler(_api_event("POST", path, "action=approve&by=bob&comment=via+link"), LocalContext("approval-link"))
+    assert ok["statusCode"] == 200
+    assert desk.wait(submission.execution_arn)["status"] == "SUCCEEDED"
+    _, trail = desk.status("roam-link")
+    assert ("approved", "bob", "via link") in [(t["action"], t["by"], t.get("comment")) for t in trail]
+
+
+@pytest.mark.parametrize("name", ["submit-app-login-offer", "submit-airport-intl-roaming"])
+def test_the_console_sample_inputs_are_valid_executions(name):
+    from marketing.app.approvals import CampaignWorkflow
+    from marketing.local.runtime import repo_path
+    from world import CATALOG
+
+    class Trail:
+        def append(self, campaign_id, record):
+            self.last = (campaign_id, record)
+
+    data = json.loads(repo_path("events", "workflows", f"{name}.json").read_text())
+    trail = Trail()
+    definition = CampaignWorkflow(trail, lambda: datetime.now(timezone.utc), catalog=CATALOG).validate(data)
+    assert definition["id"] == data["campaign"]["id"] and trail.last[1]["by"] == data["submitted_by"]
