@@ -132,6 +132,8 @@ class CampaignWorkflow:
         now = self._clock()
         delay = payload.get("evaluate_after_seconds", self._evaluation_delay_s)
         evaluate_at = now + timedelta(seconds=int(delay)) if delay is not None else max(now, campaign.schedule.end)
+        if evaluate_at.microsecond:   # the Wait state reads whole seconds: round up, never evaluate early
+            evaluate_at += timedelta(microseconds=1_000_000 - evaluate_at.microsecond)
         self._audit.set_status(campaign.id, ApprovalStatus.LIVE.value, evaluate_at=evaluate_at.isoformat())
         self._record(campaign.id, Action.ACTIVATED, WORKFLOW, f"live; evaluation at {evaluate_at.isoformat()}")
         # Step Functions' Wait reads an RFC 3339 timestamp; UTC with "Z" is what every reader accepts
