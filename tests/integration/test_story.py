@@ -9,9 +9,10 @@ from marketing.local.story import (
     interval_contains_truth,
     record_conversions,
     story_campaign,
+    story_events,
     submit_and_approve,
 )
-from world import a_profile, an_event
+from world import a_profile
 
 CUSTOMERS = 600
 
@@ -30,7 +31,7 @@ def test_the_measured_lift_interval_contains_the_true_uplift(flows):
     assert approval.estimate["events_replayed"] == 0
 
     for start in range(0, CUSTOMERS, 250):
-        world.publish(*[an_event(customer=c) for c in customers[start:start + 250]])
+        world.publish(*story_events(customers[start:start + 250]))
     world.run()
 
     model = UpliftModel(base_rate=0.10, uplift=0.10, seed=11)

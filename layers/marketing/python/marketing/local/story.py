@@ -71,6 +71,16 @@ def story_campaign(campaign_id: str = "story-roaming", *, area: str = "PEK_T3", 
     }
 
 
+def story_events(customer_ids: list[str], *, area: str = "PEK_T3", seed: int = 5) -> list[dict[str, Any]]:
+    """One SPEC 4.1 `location.enter_area` event per customer (the story campaign's trigger), just now."""
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    return [{"event_id": f"story-{seed}-{i}", "event_type": "location.enter_area", "customer_id": customer,
+             "occurred_at": (now - timedelta(seconds=rng.randint(1, 60))).isoformat(), "source": "signalling",
+             "touchpoint": "network", "attributes": {"area_id": area}}
+            for i, customer in enumerate(customer_ids)]
+
+
 def submit_and_approve(desk: CampaignDesk, definition: dict[str, Any], *, submitter: str = "marketer",
                        approvers: tuple[str, ...] = ("approver-1", "approver-2"),
                        evaluate_after_seconds: int | None = None, timeout_s: float = 60) -> Approval:
