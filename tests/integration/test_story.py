@@ -30,8 +30,9 @@ def test_the_measured_lift_interval_contains_the_true_uplift(flows):
     assert approval.status == "live", approval
     assert approval.estimate["events_replayed"] == 0
 
+    events = story_events(customers)
     for start in range(0, CUSTOMERS, 250):
-        world.publish(*story_events(customers[start:start + 250]))
+        world.publish(*events[start:start + 250])
     world.run()
 
     model = UpliftModel(base_rate=0.10, uplift=0.10, seed=11)
