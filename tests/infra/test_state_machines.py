@@ -103,3 +103,37 @@ def test_failed_executions_alarm_to_ops(synth, spec):
     alarms = [p for p in (synth.props(a) for a in synth.resources("AWS::CloudWatch::Alarm"))
               if mentions(p.get("Metrics", []), machine)]
     assert alarms and any(refers_to(a, ops) for alarm in alarms for a in alarm["AlarmActions"])
+
+
+@pytest.mark.parametrize("spec", resources.STATE_MACHINES, ids=lambda s: s.logical)
+def test_the_local_stack_runs_the_same_definition(synth, spec, monkeypatch):
+    """marketing.local creates each state machine from the same ASL source: equal once ARNs are names."""
+    import re
+
+    import boto3
+    from moto import mock_aws
+
+    from conftest import STACK_NAME
+    from marketing.local.stack import create_stack
+
+    for name, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        env = create_stack(None, prefix=STACK_NAME)
+        local = boto3.client("stepfunctions", region_name="us-east-1").describe_state_machine(
+            stateMachineArn=env[spec.env])["definition"]
+    text = re.sub(r"arn:aws:lambda:[^:]+:\d+:function:([\w-]+)", r"fn:\1", local)
+    text = re.sub(r"arn:aws:states:[^:]+:\d+:stateMachine:([\w-]+)", r"sm:\1", text)
+    text = re.sub(r"arn:aws:sns:[^:]+:\d+:([\w-]+)", r"topic:\1", text)
+    deployed = json.dumps(_definition(synth, spec))
+    for lid, props in synth.resources("AWS::StepFunctions::StateMachine").items():
+        deployed = deployed.replace(f"ref:{lid}", f"sm:{props['Properties']['StateMachineName']}")
+    for lid, props in synth.resources("AWS::SNS::Topic").items():
+        deployed = deployed.replace(f"ref:{lid}", f"topic:{props['Properties']['TopicName']}")
+    local_definition = json.loads(text)
+    local_definition["States"].get("RequestApproval", {}).pop("TimeoutSeconds", None)   # a local setting
+    deployed_definition = json.loads(deployed)
+    deployed_definition["States"].get("RequestApproval", {}).pop("TimeoutSeconds", None)
+    assert local_definition == deployed_definition
