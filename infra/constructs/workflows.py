@@ -50,7 +50,9 @@ class Workflows(Construct):
         approval_name = names(resources.APPROVAL.logical)
         approval_arn = stack.format_arn(service="states", resource="stateMachine", resource_name=approval_name,
                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)
-        timings = Timings(approval_timeout_s=3600 * ctx.int("approvalTimeoutHours", 72, minimum=1, maximum=8760))
+        heartbeat_minutes = ctx.int("approvalHeartbeatMinutes", None, minimum=1)
+        timings = Timings(approval_timeout_s=3600 * ctx.int("approvalTimeoutHours", 72, minimum=1, maximum=8760),
+                          approval_heartbeat_s=60 * heartbeat_minutes if heartbeat_minutes else None)
         common = dict(prefix=prefix, layer=layer, registry=registry, log_retention=log_retention,
                       removal_policy=removal_policy)
         settings = {"APPROVAL_BUDGET_THRESHOLD": str(ctx.int("approvalBudgetThreshold", 100_000, minimum=0))}
