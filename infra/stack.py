@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import Context, ContextError, Names
+from marketing import resources
 from infra.constructs.common import acknowledge
 from infra.constructs.decision_log import DecisionLog
 from infra.constructs.decisioning import Decisioning
@@ -19,6 +20,7 @@ from infra.constructs.registry import Registry
 from infra.constructs.reports import Reports
 from infra.constructs.security import Security
 from infra.constructs.state import State
+from infra.constructs.workflows import Workflows
 
 
 class MarketingStack(Stack):
@@ -73,6 +75,8 @@ class MarketingStack(Stack):
             self, "Observability", ctx=ctx, names=names, prefix=prefix, key=key, registry=registry,
             stream_functions=self.decisioning.functions, queue_functions=self.delivery.functions)
 
+        self.workflows = Workflows(self, "Workflows", ops_topic=self.observability.topic, **common)
+
         acknowledge(self, "CloudFormation-Validate::W7001",
                     "The unused Mappings entry awscdkawskinesisfirehoseCidrBlocks is emitted by aws-cdk-lib's "
                     "Firehose construct for Redshift/Splunk destinations; the S3 destination never needs it.")
@@ -84,3 +88,6 @@ class MarketingStack(Stack):
             CfnOutput(self, spec.env, value=value, description=spec.env)
         CfnOutput(self, "OPS_TOPIC_ARN", value=self.observability.topic.topic_arn, description="OPS_TOPIC_ARN")
         CfnOutput(self, "DASHBOARD_NAME", value=f"{prefix}-operations", description="DASHBOARD_NAME")
+        for machine, spec in ((self.workflows.approval, resources.APPROVAL), (self.workflows.evaluation, resources.EVALUATION)):
+            CfnOutput(self, spec.env, value=machine.state_machine_arn, description=spec.env)
+        CfnOutput(self, "APPROVAL_LINK_URL", value=self.workflows.api.url, description="APPROVAL_LINK_URL")

@@ -12,6 +12,7 @@ from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -39,6 +40,14 @@ ACCESS: dict[str, dict[str, str]] = {
                "decisions": "put", "delivery": "send", "settings": "read"},
     "deliver": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write", "decisions": "put",
                 "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write"},
+    # the campaign lifecycle's task functions (infra/constructs/workflows.py)
+    "validate-campaign": {"audit": "write"},
+    "estimate-campaign": {"profiles": "read", "campaigns": "read", "customer-events": "read", "audit": "write"},
+    "request-approval": {"audit": "write", "approvals": "publish"},
+    "expire-approval": {"audit": "write"},
+    "activate-campaign": {"campaigns": "write", "audit": "write"},
+    "evaluate-campaign": {"campaigns": "read", "reports": "write", "audit": "read_write"},
+    "approval-link": {"audit": "read_write"},
 }
 
 
@@ -50,6 +59,7 @@ def _grant(construct, mode: str, grantee: iam.IGrantable) -> None:
         sqs.Queue: {"send": "grant_send_messages", "consume": "grant_consume_messages"},
         firehose.DeliveryStream: {"put": "grant_put_records"},
         s3.Bucket: {"read": "grant_read", "write": "grant_put", "read_write": "grant_read_write"},
+        sns.Topic: {"publish": "grant_publish"},
     }
     for kind, modes in grants.items():
         if isinstance(construct, kind):

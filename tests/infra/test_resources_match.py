@@ -59,7 +59,8 @@ def test_delivery_stream(synth, spec):
 def test_every_described_resource_is_deployed(synth):
     counts = {"AWS::DynamoDB::Table": resources.TABLES, "AWS::Kinesis::Stream": resources.STREAMS,
               "AWS::SQS::Queue": resources.QUEUES, "AWS::KinesisFirehose::DeliveryStream": resources.DELIVERY_STREAMS,
-              "AWS::Lambda::Function": resources.FUNCTIONS}
+              "AWS::Lambda::Function": (*resources.FUNCTIONS, *resources.WORKFLOW_FUNCTIONS),
+              "AWS::SNS::Topic": (*resources.TOPICS, "ops"), "AWS::StepFunctions::StateMachine": resources.STATE_MACHINES}
     for type_, described in counts.items():
         assert len(synth.resources(type_)) == len(described), type_   # nothing undescribed either
     # Data buckets plus the one access-log bucket.

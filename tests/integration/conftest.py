@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from world import World
+from world import CATALOG, World
 
 
 @pytest.fixture
@@ -41,3 +41,21 @@ def world(aws) -> World:
 def pytest_configure(config):
     # Powertools says so on every invocation when metrics are disabled, as they are locally
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+
+
+@pytest.fixture
+def flows(aws, monkeypatch):
+    """A fresh stack whose state machines execute, calling the real handlers; evaluation right after activation."""
+    from marketing.desk import CampaignDesk
+    from marketing.local import workflows
+
+    monkeypatch.setenv("EVALUATION_DELAY_SECONDS", "0")
+    monkeypatch.setenv("APPROVAL_BUDGET_THRESHOLD", "1000")
+    monkeypatch.setenv("CAMPAIGN_CACHE_SECONDS", "0")
+    workflows.enable_execution()
+    world = World()
+    workflows.forget_handlers()
+    workflows.run_real_handlers(world.env)
+    desk = CampaignDesk(world.env, world.client, CATALOG)
+    yield world, desk
+    workflows.forget_handlers()

@@ -219,6 +219,7 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(events_app, name="events")
 from marketing.cli_policy import policy_app  # noqa: E402
 app.add_typer(policy_app, name="policy")
+import marketing.cli_campaigns  # noqa: E402,F401  (registers campaign submit/approve/reject/status/report)
 
 
 def main() -> None:

@@ -133,3 +133,67 @@ class DeliveryError(Exception):
 
 Once = Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]
 """once(payload, work): run work(payload) at most once per payload['event_id']; replays get the first result."""
+
+
+# ---------------------------------------------------------------- campaign lifecycle (Step Functions)
+
+class AuditTrail(Protocol):
+    """Per campaign: the approval request (status, submitter, approvers, task token, estimate) and the
+    audit records of every transition (who, when, action, comment)."""
+
+    def open_request(self, item: dict[str, Any]) -> None:
+        """Store a new pending request; raises RequestConflict while another one is pending."""
+
+    def get_request(self, campaign_id: str) -> dict[str, Any] | None: ...
+
+    def add_approver(self, campaign_id: str, by: str) -> dict[str, Any]:
+        """Add one distinct approver to a pending request (atomically); returns the request after it.
+        Raises RequestConflict when it is no longer pending or `by` already approved."""
+
+    def set_status(self, campaign_id: str, status: str, expected: tuple[str, ...] | None = None,
+                   **fields: Any) -> bool:
+        """Set the request's status (only from one of `expected` when given); False when refused."""
+
+    def append(self, campaign_id: str, record: dict[str, Any]) -> None: ...
+
+    def trail(self, campaign_id: str) -> list[dict[str, Any]]:
+        """The audit records, oldest first."""
+
+
+class RequestConflict(Exception):
+    pass
+
+
+class TaskCallback(Protocol):
+    """Resumes a workflow waiting on a task token."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        """Raises TokenExpired when the task is no longer waiting (timed out, already answered)."""
+
+    def fail(self, token: str, error: str, cause: str) -> None: ...
+
+
+class TokenExpired(Exception):
+    pass
+
+
+class Notifier(Protocol):
+    def publish(self, subject: str, message: str, attributes: dict[str, str] | None = None) -> str: ...
+
+
+class ReportStore(Protocol):
+    def put(self, key: str, body: str, content_type: str) -> str:
+        """Store one report file; returns where (s3://bucket/key)."""
+
+    def get(self, key: str) -> str | None: ...
+
+
+class EventHistory(Protocol):
+    def recent(self, limit: int) -> Iterable[dict[str, Any]]:
+        """Up to `limit` recently published raw events (SPEC 4.1 JSON), oldest first."""
+
+
+class CampaignRecords(Protocol):
+    def read(self, campaign_id: str) -> Iterable[dict[str, Any]]:
+        """Every row about the campaign: decision records (with `outcome`) and contact/response/
+        conversion/unsubscribe rows (with `kind`), as domain.evaluation.evaluate_campaign reads them."""

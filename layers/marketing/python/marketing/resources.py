@@ -147,3 +147,51 @@ FUNCTIONS = (ENRICH, DECIDE, DELIVER)
 def physical_name(prefix: str, logical: str) -> str:
     """The name a resource gets in a deployment (`prefix` is the stack name, `marketing` locally)."""
     return f"{prefix}-{logical}"
+
+
+# ---------------------------------------------------------------- campaign lifecycle (Step Functions)
+
+@dataclass(frozen=True)
+class Topic:
+    logical: str
+    env: str                      # environment variable carrying the topic ARN
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    logical: str
+    env: str                      # environment variable carrying the state machine ARN
+    functions: tuple[str, ...]    # the task functions its definition (marketing.workflows) invokes
+
+
+# One item per campaign (sk "request": the pending approval, its token and estimate) and one per
+# transition (sk "at#<time>#<n>": who, when, what, comment): the audit trail.
+AUDIT = Table("audit", "AUDIT_TABLE", Key("campaign_id"), Key("sk"))
+APPROVALS_TOPIC = Topic("approvals", "APPROVALS_TOPIC_ARN")        # approvers: estimate + approve/reject links
+OWNERS_TOPIC = Topic("campaign-owners", "OWNERS_TOPIC_ARN")       # owners: the evaluation's headline
+
+VALIDATE_CAMPAIGN = Function("validate-campaign", "validate_campaign", memory_mb=256, timeout_s=30,
+                             uses=("audit",))
+ESTIMATE_CAMPAIGN = Function("estimate-campaign", "estimate_campaign", memory_mb=1024, timeout_s=300,
+                             uses=("profiles", "campaigns", "customer-events", "audit"))
+REQUEST_APPROVAL = Function("request-approval", "request_approval", memory_mb=256, timeout_s=30,
+                            uses=("audit", "approvals"))
+EXPIRE_APPROVAL = Function("expire-approval", "expire_approval", memory_mb=256, timeout_s=30, uses=("audit",))
+ACTIVATE_CAMPAIGN = Function("activate-campaign", "activate_campaign", memory_mb=256, timeout_s=30,
+                             uses=("campaigns", "audit"))
+# It also reads the decisions *bucket* (DECISIONS_BUCKET); `uses` names the Firehose stream by that
+# logical name, so infra/constructs/workflows.py grants the bucket read explicitly.
+EVALUATE_CAMPAIGN = Function("evaluate-campaign", "evaluate_campaign", memory_mb=1024, timeout_s=600,
+                             uses=("campaigns", "reports", "audit"))
+APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30, uses=("audit",))
+
+EVALUATION = StateMachine("evaluation", "EVALUATION_STATE_MACHINE_ARN", functions=("evaluate-campaign",))
+APPROVAL = StateMachine("approval", "APPROVAL_STATE_MACHINE_ARN", functions=(
+    "validate-campaign", "estimate-campaign", "request-approval", "expire-approval", "activate-campaign"))
+
+TABLES = (*TABLES, AUDIT)
+TOPICS = (APPROVALS_TOPIC, OWNERS_TOPIC)
+# Not in FUNCTIONS (the event path the pollers run): invoked by the state machines and the approval API.
+WORKFLOW_FUNCTIONS = (VALIDATE_CAMPAIGN, ESTIMATE_CAMPAIGN, REQUEST_APPROVAL, EXPIRE_APPROVAL, ACTIVATE_CAMPAIGN,
+                      EVALUATE_CAMPAIGN, APPROVAL_LINK)
+STATE_MACHINES = (EVALUATION, APPROVAL)   # evaluation first: approval starts it

@@ -58,19 +58,32 @@ class Settings(BaseModel):
     delivery_retry_attempts: int = Field(default=3, ge=1)
     delivery_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     pacing_horizon_seconds: float = Field(default=2.0, ge=0)
+    # campaign lifecycle (Step Functions)
+    audit_table: str | None = None
+    approvals_topic_arn: str | None = None
+    owners_topic_arn: str | None = None
+    approval_state_machine_arn: str | None = None
+    evaluation_state_machine_arn: str | None = None
+    approval_link_url: str | None = None          # the approval API's base URL (links in the approvers' email)
+    approval_budget_threshold: float = Field(default=100_000.0, ge=0)   # over it: a second approver
+    evaluation_delay_seconds: int | None = Field(default=None, ge=0)   # set: evaluate this long after activation
+    estimate_max_events: int = Field(default=200_000, ge=1)
+    cost_per_contact: float = Field(default=0.05, ge=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         values: dict[str, object] = {}
         described = [*resources.TABLES, *resources.STREAMS, *resources.QUEUES, *resources.BUCKETS,
-                     *resources.DELIVERY_STREAMS]
+                     *resources.DELIVERY_STREAMS, *resources.TOPICS, *resources.STATE_MACHINES]
         for resource in described:
             if resource.env in env:
                 values[resource.env.lower()] = env[resource.env]
         for key in ("CATALOG_PATH", "CONTACT_POLICY_PATH", "CAMPAIGN_CACHE_SECONDS", "IDEMPOTENCY_EXPIRY_SECONDS", "CONTACT_HISTORY_DAYS",
                     "SMS_SENDER_ID", "SMS_TYPE", "EMAIL_SENDER", "POLICY_CACHE_SECONDS", "SMS_ORIGINATION_NUMBER",
                     "SMS_SENDER", "UNSUBSCRIBE_BASE_URL", "UNSUBSCRIBE_SECRET", "UNSUBSCRIBE_SECRET_ARN", "UNSUBSCRIBE_MAILTO",
-                    "DELIVERY_RETRY_ATTEMPTS", "DELIVERY_RETRY_BACKOFF_SECONDS", "PACING_HORIZON_SECONDS"):
+                    "DELIVERY_RETRY_ATTEMPTS", "DELIVERY_RETRY_BACKOFF_SECONDS", "PACING_HORIZON_SECONDS",
+                    "APPROVAL_LINK_URL", "APPROVAL_BUDGET_THRESHOLD",
+                    "EVALUATION_DELAY_SECONDS", "ESTIMATE_MAX_EVENTS", "COST_PER_CONTACT"):
             if key in env:
                 values[key.lower()] = env[key]
         if "DELIVERY_CHANNELS" in env:

@@ -32,6 +32,25 @@ def _verdict(row: list[Any]) -> Verdict:
     return (cid, Outcome(outcome), Reason(reason) if reason else None, Channel(channel) if channel else None, detail)
 
 
+def contact_request(candidate: Candidate, event: CustomerEvent, profile: Profile, now: datetime,
+                    policy: ContactPolicy) -> ContactRequest:
+    """Every limit one contact must fit in (also what the approval estimate replays against)."""
+    campaign = candidate.campaign
+    limits = campaign.limits
+    return ContactRequest(
+        customer_id=event.customer_id, campaign_id=campaign.id, event_id=event.event_id,
+        per_customer=limits.per_customer,
+        cooldown_s=limits.cooldown.total_seconds() if limits.cooldown else None,
+        now=now,
+        caps=tuple(cap_checks(policy, candidate.channel, now, profile.timezone)),
+        daily_cap=limits.daily_cap,
+        campaign_day=now.astimezone(campaign.schedule.start.tzinfo).strftime("%Y-%m-%d"),
+        budget=limits.budget,
+        cost=campaign.offer.value,
+        check_complaint=policy.complaint_suppression_days > 0,
+    )
+
+
 class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
                  once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
@@ -95,20 +114,7 @@ class Decide:
 
     def _commit(self, candidates: list[Candidate], event: CustomerEvent, profile: Profile, now: datetime) -> dict[str, Any]:
         def reserve(candidate: Candidate):
-            campaign = candidate.campaign
-            limits = campaign.limits
-            return self._ledger.reserve(ContactRequest(
-                customer_id=event.customer_id, campaign_id=campaign.id, event_id=event.event_id,
-                per_customer=limits.per_customer,
-                cooldown_s=limits.cooldown.total_seconds() if limits.cooldown else None,
-                now=now,
-                caps=tuple(cap_checks(self._policy, candidate.channel, now, profile.timezone)),
-                daily_cap=limits.daily_cap,
-                campaign_day=now.astimezone(campaign.schedule.start.tzinfo).strftime("%Y-%m-%d"),
-                budget=limits.budget,
-                cost=campaign.offer.value,
-                check_complaint=self._policy.complaint_suppression_days > 0,
-            ))
+            return self._ledger.reserve(contact_request(candidate, event, profile, now, self._policy))
 
         winner, verdicts = arbitrate(candidates, reserve)
         return {

@@ -109,7 +109,14 @@ class Emulator:
 
     def create(self) -> dict[str, str]:
         self.configure_process()
+        # the state machines run in this process's moto server: executed, calling back on its port,
+        # their task functions being the real handlers (marketing.local.workflows)
+        from marketing.local import workflows
+
+        os.environ["MOTO_PORT"] = self.endpoint.rsplit(":", 1)[1]
+        workflows.enable_execution()
         self.env = create_stack(self.endpoint, self.prefix)
+        workflows.run_real_handlers(self.env, self.prefix)
         return self.env
 
     def client(self, service: str) -> Any:

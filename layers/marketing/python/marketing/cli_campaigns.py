@@ -1,0 +1,113 @@
+"""`marketing campaign submit|approve|reject|status|report` (SPEC 4.6): the approval workflow from the CLI.
+
+Same exit codes as the rest of the CLI: 0 success, 1 invalid input or a decision the rules refuse,
+2 usage, 3 the target stack unreachable. The rules live in marketing.app.approvals, not here.
+"""
+from __future__ import annotations
+
+import json
+import webbrowser
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from marketing.cli import _catalog, campaign_app, console, err, resolve_target
+from marketing.domain.campaigns import load_campaign_file
+
+STACK = typer.Option(None, "--stack", help="a deployed stack (default: the local one)")
+
+
+def _desk(stack: Optional[str]):
+    from marketing.desk import CampaignDesk
+
+    target = resolve_target(stack)
+    return CampaignDesk(target.env, target.client, _catalog())
+
+
+@campaign_app.command("submit")
+def campaign_submit(file: Path = typer.Argument(..., help="campaign definition, YAML or JSON"),
+                    by: str = typer.Option(..., "--by", help="who submits (may not approve it)"),
+                    comment: Optional[str] = typer.Option(None, "--comment"),
+                    evaluate_after: Optional[int] = typer.Option(None, "--evaluate-after", min=0,
+                                                                 help="evaluate this many seconds after activation "
+                                                                      "instead of at the schedule's end"),
+                    stack: Optional[str] = STACK) -> None:
+    """Validate locally, then start the approval workflow (estimate, approvers notified)."""
+    loaded = load_campaign_file(file, _catalog())
+    if not loaded.ok:
+        err.print(f"[red]✗ {file}: {len(loaded.errors)} error(s)[/]")
+        for error in loaded.errors:
+            err.print(f"  {file}: {error}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    submission = _desk(stack).submit(loaded.campaign.definition(), by, comment, evaluate_after)
+    console.print(f"[green]✓[/] submitted {submission.campaign_id!r} for approval by someone other than {by}")
+    console.print(f"  execution {submission.execution_arn}")
+
+
+def _decided(result) -> None:
+    if result.accepted:
+        console.print(f"[green]✓[/] {result.message} (status {result.status}; approvals "
+                      f"{len(result.approvers)} of {result.required})")
+        return
+    err.print(f"[red]✗ refused:[/] {result.message} (status {result.status})")
+    raise typer.Exit(1)
+
+
+@campaign_app.command("approve")
+def campaign_approve(campaign_id: str = typer.Argument(...), by: str = typer.Option(..., "--by"),
+                     comment: Optional[str] = typer.Option(None, "--comment"), stack: Optional[str] = STACK) -> None:
+    """Approve a pending campaign (not your own; over the budget threshold a second approver is needed)."""
+    _decided(_desk(stack).approve(campaign_id, by, comment))
+
+
+@campaign_app.command("reject")
+def campaign_reject(campaign_id: str = typer.Argument(...), by: str = typer.Option(..., "--by"),
+                    comment: str = typer.Option(..., "--comment", help="why (required)"),
+                    stack: Optional[str] = STACK) -> None:
+    """Reject a pending campaign, with a reason."""
+    _decided(_desk(stack).reject(campaign_id, by, comment))
+
+
+@campaign_app.command("status")
+def campaign_status(campaign_id: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json"),
+                    stack: Optional[str] = STACK) -> None:
+    """The campaign's workflow state and its audit trail (who, when, what, comment)."""
+    item, trail = _desk(stack).status(campaign_id)
+    if item is None and not trail:
+        err.print(f"[red]no workflow record for campaign {campaign_id!r}[/]")
+        raise typer.Exit(1)
+    if as_json:
+        console.print_json(json.dumps({"request": item, "trail": trail}, ensure_ascii=False, default=str))
+        return
+    if item:
+        approvers = ", ".join(item.get("approvers") or []) or "none"
+        console.print(f"[bold]{campaign_id}[/]: [bold]{item['status']}[/] — submitted by {item['submitter']}, "
+                      f"approvals {len(item.get('approvers') or [])} of {item.get('required', 1)} ({approvers})")
+    else:
+        console.print(f"[bold]{campaign_id}[/]: {trail[-1]['action']}")
+    table = Table(title="audit trail")
+    for column in ("when", "who", "action", "comment"):
+        table.add_column(column)
+    for row in trail:
+        table.add_row(str(row["at"]), str(row.get("by", "")), str(row["action"]), str(row.get("comment") or ""))
+    console.print(table)
+
+
+@campaign_app.command("report")
+def campaign_report(campaign_id: str = typer.Argument(...),
+                    out: Optional[Path] = typer.Option(None, "--out", help="where to write the HTML report"),
+                    open_: bool = typer.Option(False, "--open", help="open the HTML report in a browser"),
+                    stack: Optional[str] = STACK) -> None:
+    """Fetch the evaluation report: print its headline, write (and optionally open) the HTML."""
+    report, html = _desk(stack).report(campaign_id)
+    if report is None or html is None:
+        err.print(f"[red]no report for campaign {campaign_id!r} yet[/] (it is written when the evaluation runs)")
+        raise typer.Exit(1)
+    console.print(f"[bold]{report.get('name', campaign_id)}[/]: {report.get('headline', '')}")
+    path = out or Path(f"{campaign_id}-report.html")
+    path.write_text(html, encoding="utf-8")
+    console.print(f"  HTML report: {path}")
+    if open_:
+        webbrowser.open(path.resolve().as_uri())
