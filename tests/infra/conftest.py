@@ -17,9 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-STACK_NAME = "mkt-test"   # not the default, so prefixing is exercised
 
-from infra_helpers import Synth  # noqa: E402  (tests/infra is on sys.path: pytest's rootdir-less import)
+from infra_helpers import STACK_NAME, Synth  # noqa: E402  (tests/infra is on sys.path: pytest's rootdir-less import)
 
 
 @pytest.fixture(scope="session")

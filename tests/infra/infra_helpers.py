@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+STACK_NAME = "mkt-test"   # not the default, so prefixing is exercised
+
 
 @dataclass
 class Synth:

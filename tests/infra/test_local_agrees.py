@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from conftest import STACK_NAME
+from infra_helpers import STACK_NAME
 from marketing.local.stack import create_stack
 
 

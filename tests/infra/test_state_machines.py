@@ -113,7 +113,7 @@ def test_the_local_stack_runs_the_same_definition(synth, spec, monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from conftest import STACK_NAME
+    from infra_helpers import STACK_NAME
     from marketing.local.stack import create_stack
 
     for name, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
