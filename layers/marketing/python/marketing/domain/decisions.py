@@ -77,6 +77,31 @@ def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Chan
     return Reason.OPT_OUT if usable and not any(consents[c.value] for c in usable) else Reason.NO_CHANNEL
 
 
+def _first_channel(order: tuple[Channel, ...], profile: Profile, available: frozenset[Channel]) -> Channel | None:
+    """`reachable_channels(...)[0]` without building the list: the reachable channel the customer
+    ranks first, ties (and channels the customer did not list) in the campaign's order."""
+    consents = profile.consents
+    best, best_rank = None, None
+    rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
+    for channel in order:
+        if channel not in available:
+            continue
+        if channel is Channel.SMS:
+            usable = consents.sms and bool(profile.msisdn)
+        elif channel is Channel.EMAIL:
+            usable = consents.email and bool(profile.email)
+        else:
+            usable = consents.app_push
+        if not usable:
+            continue
+        if not rank:
+            return channel
+        at = rank.get(channel, len(rank))
+        if best_rank is None or at < best_rank:
+            best, best_rank = channel, at
+    return best
+
+
 def screen(
     event: CustomerEvent,
     profile: Profile,
@@ -86,36 +111,43 @@ def screen(
     policy: ContactPolicy | None = None,
 ) -> Screening:
     """The checks that need no counting: age, consents, control groups, quiet hours, channels."""
-    out = Screening(audience=match)
-    if not match.eligible:
-        return out
-    verdicts = out.verdicts
-    age = (now - event.occurred_at).total_seconds()
+    eligible = match.eligible
+    if not eligible:
+        return Screening(match, [], [])
+    verdicts: list[Verdict] = []
+    candidates: list[Candidate] = []
+    age = None
     consents = profile.consents
     refused = (Reason.MARKETING_CONSENT if not consents.marketing else Reason.DND if consents.dnd else None)
     global_control = policy is not None and in_group(profile.customer_id, "global", policy.global_control_group)
     quiet = quiet_until(policy, now, profile.timezone) if policy is not None else None
-    channels_for: dict[tuple[Channel, ...], list[Channel]] = {}  # campaigns often share a channel list
-    for campaign in sorted(match.eligible, key=_RANK):
+    channels_for: dict[tuple[Channel, ...], Channel | None] = {}  # campaigns often share a channel list
+    for campaign in (sorted(eligible, key=_RANK) if len(eligible) > 1 else eligible):
         max_age = campaign.max_event_age_s
-        if max_age is not None and age > max_age:
-            verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
-        elif refused is not None:
+        if max_age is not None:
+            if age is None:
+                age = (now - event.occurred_at).total_seconds()
+            if age > max_age:
+                verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
+                continue
+        if refused is not None:
             verdicts.append((campaign.id, Outcome.SUPPRESSED, refused, None, None))
         elif global_control:
             verdicts.append((campaign.id, Outcome.HOLDOUT, Reason.GLOBAL_CONTROL, None, None))
         elif quiet is not None and campaign.quiet_hours == "drop":
             verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.QUIET_HOURS, None, f"until {quiet.isoformat()}"))
         else:
-            channels = channels_for.get(campaign.channel_order)
-            if channels is None:
-                channels = channels_for[campaign.channel_order] = reachable_channels(campaign, profile, available)
-            if channels:
+            order = campaign.channel_order
+            if order in channels_for:
+                channel = channels_for[order]
+            else:
+                channel = channels_for[order] = _first_channel(order, profile, available)
+            if channel is not None:
                 holdout = campaign.control_group > 0 and in_group(profile.customer_id, campaign.id, campaign.control_group)
-                out.candidates.append(Candidate(campaign, channels[0], holdout, quiet))
+                candidates.append(Candidate(campaign, channel, holdout, quiet))
             else:
                 verdicts.append((campaign.id, Outcome.SUPPRESSED, _unreachable(campaign, profile, available), None, None))
-    return out
+    return Screening(match, verdicts, candidates)
 
 
 @dataclass(frozen=True, slots=True)
