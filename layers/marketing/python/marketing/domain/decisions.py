@@ -72,9 +72,9 @@ class Screening:
 
 def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Channel]) -> Reason:
     """Why none of a campaign's channels can be used: opted out of all, or no address for the rest."""
-    consents = profile.consents.model_dump()
+    consents = profile.consents
     usable = [c for c in campaign.channel_order if c in available]
-    return Reason.OPT_OUT if usable and not any(consents[c.value] for c in usable) else Reason.NO_CHANNEL
+    return Reason.OPT_OUT if usable and not any(getattr(consents, c.value) for c in usable) else Reason.NO_CHANNEL
 
 
 def _first_channel(order: tuple[Channel, ...], profile: Profile, available: frozenset[Channel]) -> Channel | None:
@@ -121,7 +121,8 @@ def screen(
     refused = (Reason.MARKETING_CONSENT if not consents.marketing else Reason.DND if consents.dnd else None)
     global_control = policy is not None and in_group(profile.customer_id, "global", policy.global_control_group)
     quiet = quiet_until(policy, now, profile.timezone) if policy is not None else None
-    channels_for: dict[tuple[Channel, ...], Channel | None] = {}  # campaigns often share a channel list
+    # campaigns often share a channel list: (first channel, or why there is none) per list
+    channels_for: dict[tuple[Channel, ...], tuple[Channel | None, Reason | None]] = {}
     for campaign in (sorted(eligible, key=_RANK) if len(eligible) > 1 else eligible):
         max_age = campaign.max_event_age_s
         if max_age is not None:
@@ -138,15 +139,16 @@ def screen(
             verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.QUIET_HOURS, None, f"until {quiet.isoformat()}"))
         else:
             order = campaign.channel_order
-            if order in channels_for:
-                channel = channels_for[order]
-            else:
-                channel = channels_for[order] = _first_channel(order, profile, available)
+            known = channels_for.get(order)
+            if known is None:
+                channel = _first_channel(order, profile, available)
+                known = channels_for[order] = (channel, None if channel else _unreachable(campaign, profile, available))
+            channel, unreachable = known
             if channel is not None:
                 holdout = campaign.control_group > 0 and in_group(profile.customer_id, campaign.id, campaign.control_group)
                 candidates.append(Candidate(campaign, channel, holdout, quiet))
             else:
-                verdicts.append((campaign.id, Outcome.SUPPRESSED, _unreachable(campaign, profile, available), None, None))
+                verdicts.append((campaign.id, Outcome.SUPPRESSED, unreachable, None, None))
     return Screening(match, verdicts, candidates)
 
 

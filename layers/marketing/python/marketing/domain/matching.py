@@ -234,15 +234,19 @@ class BitRejections:
 
     __slots__ = ("group", "drops", "dropped")
 
-    def __init__(self, group: _BitGroup, drops: list[tuple[int, int, Any]], dropped: int):
-        self.group, self.drops, self.dropped = group, drops, dropped
+    def __init__(self, group: _BitGroup, a: dict, f: dict, t: dict, dropped: int):
+        # which path dropped which campaigns is found again only when the rejections are listed
+        # (the event's and profile's maps are values: nobody mutates them in between)
+        self.group, self.drops, self.dropped = group, (a, f, t), dropped
 
     def count(self) -> int:
         return self.dropped
 
     def __iter__(self):
         reasons, group = self.group.reasons, self.group
-        for path_index, bits, value in self.drops:
+        drops = group.scan(*self.drops)[1]  # flat: (path index, bits, value) after one another
+        for at in range(0, len(drops), 3):
+            path_index, bits, value = drops[at:at + 3]
             row = reasons[path_index]
             while bits:
                 low = bits & -bits
@@ -324,14 +328,16 @@ class _BitGroup:
         self.residual = {i: (self.campaigns[i], tuple(nodes)) for i, nodes in residual.items()}
         self.residual_mask = sum(1 << i for i in residual)
         self.checks = {i: _compile_residual(campaign, nodes) for i, (campaign, nodes) in self.residual.items()}
-        self.scan = self._compile_scan()
+        self.scan = self._compile_scan(record=True)
+        self.quick = self._compile_scan(record=False)
 
-    def _compile_scan(self) -> Callable[[dict, dict, dict], tuple[int, list[tuple[int, int, Any]]]]:
+    def _compile_scan(self, record: bool) -> Callable[[dict, dict, dict], Any]:
         """Straight-line code over the paths: for categories a prefilled value → mask table, for
-        numbers a bisect into prefilled interval masks, other paths through the memo."""
+        numbers a bisect into prefilled interval masks, other paths through the memo. It returns
+        the campaigns left; when recording, with the bits each path dropped (to name reasons)."""
         comp = _Compiler()
         comp.namespace.update({"bl": self._bisect, "miss": self._miss, "ALL": self.all})
-        body = ["    ag = a.get; fg = f.get; tg = t.get", "    alive = ALL", "    drops = []"]
+        body = ["    ag = a.get; fg = f.get; tg = t.get", "    alive = ALL"] + (["    drops = []"] if record else [])
         for j, ((source, name), members) in enumerate(zip(self.paths, self.members)):
             leaves = [leaf for _, nodes in members for node in nodes for leaf in _leaves(node)]
             read = f"{source}g({name!r}, M)"
@@ -359,9 +365,13 @@ class _BitGroup:
                 body.append(f"    v = {read}")
                 body.append(f"    d = alive & ~miss({j}, v)")
             body.append("    if d:")  # the campaigns this path's value refuses, among those still alive
-            body.append(f"        drops.append(({j}, d, v)); alive ^= d")
-            body.append("        if not alive: return alive, drops")
-        body.append("    return alive, drops")
+            if record:
+                body.append(f"        drops += {j}, d, v; alive ^= d")
+                body.append("        if not alive: return alive, drops")
+            else:
+                body.append("        alive ^= d")
+                body.append("        if not alive: return alive")
+        body.append("    return alive, drops" if record else "    return alive")
         return _factory(comp, body, "<campaign-bitset>", "a, f, t")
 
     def first_failing(self, index: int, tests: list[tuple[Node, Rejection]], value: Any) -> Rejection:
@@ -431,7 +441,7 @@ class _BitGroup:
         return mask
 
     def __call__(self, a: dict, f: dict, t: dict, now: float, ok: Callable) -> Any:
-        alive, drops = self.scan(a, f, t)
+        alive = self.quick(a, f, t)
         extra: list[Rejection] = []
         campaigns = self.campaigns
         bits = alive
@@ -445,7 +455,7 @@ class _BitGroup:
                     extra.append(reason)
                     continue
             ok(campaigns[i])
-        rejections = BitRejections(self, drops, self.size - alive.bit_count())
+        rejections = BitRejections(self, a, f, t, self.size - alive.bit_count())
         return _Chain(rejections, extra) if extra else rejections
 
 
@@ -453,7 +463,7 @@ class _Chain(BitRejections):
     __slots__ = ("extra",)
 
     def __init__(self, rejections: BitRejections, extra: list[Rejection]):
-        super().__init__(rejections.group, rejections.drops, rejections.dropped)
+        super().__init__(rejections.group, *rejections.drops, rejections.dropped)
         self.extra = extra
 
     def count(self) -> int:
