@@ -4,10 +4,9 @@ Random live and not-live campaigns over a few event types, with random `trigger.
 events' attributes and random audiences (every operator, nested any/all/not, missing tags, mixed
 types) are matched against random events and profiles by `CampaignIndex` and by `naive_match`.
 
-Buckets of many campaigns are evaluated on bitsets, mid-size ones by eligibility-only code whose
-reasons are named when listed, rather than by compiled code with reasons; every property runs in
-each mode (`bitset` and `settled` lower the size from which a bucket is evaluated that way to one
-campaign), and one runs at full size, past the real thresholds.
+Buckets of many campaigns are evaluated on bitsets rather than by compiled code; every property
+runs in both modes (`bitset` lowers the size from which a bucket uses bitsets to one campaign), and
+one runs at full size, past the real threshold.
 """
 from __future__ import annotations
 
@@ -176,17 +175,14 @@ def _naive(definitions, event, profile):
     return naive_match(definitions, event.model_dump(mode="json"), profile.model_dump(mode="json"), NOW)
 
 
-MODES = ["compiled", "bitset", "settled"]
+MODES = ["compiled", "bitset"]
 
 
 @contextmanager
 def buckets(mode):
-    """`bitset` / `settled`: every bucket of settled campaigns is evaluated that way, however small."""
+    """`bitset`: every bucket of settled campaigns is evaluated on bitsets, however small."""
     if mode == "bitset":
         with mock.patch.object(matching, "BITSET_MIN_GROUP", 1):
-            yield
-    elif mode == "settled":
-        with mock.patch.object(matching, "SETTLED_MIN_GROUP", 1):
             yield
     else:
         yield

@@ -6,8 +6,7 @@ Built once per set of live campaigns, it
 - compiles each bucket of campaigns into one straight-line Python function: every path read once
   per event, each audience a short-circuit chain of its top-level tests, cheapest and most
   selective first, so the first false test both rejects the campaign and names the reason;
-- a mid-size bucket whose trigger is settled decides eligibility only (`_SettledGroup`), and a
-  large one on bitsets (`_BitGroup`): reasons are then named when the rejections are listed.
+- evaluates a large bucket whose trigger is settled on bitsets (`_BitGroup`).
 Generated code contains only names and literals produced here; campaign values are passed as
 constants, never pasted into source. The result must equal `naive.naive_match` (property-tested).
 """
@@ -206,11 +205,17 @@ def _compile_group(entries: list[Entry], prefix: list | None = None) -> GroupFn:
             for p in paths(node):
                 every[(p.source, p.key)] += 1
     body = ["    ag = a.get; fg = f.get; tg = t.get"]
+    hoisted: dict[str, list[str]] = defaultdict(list)
     for (source, key), count in every.items():
         if first[(source, key)] > 1 or count > 3:
-            name = f"v{len(comp.hoisted)}"
-            comp.hoisted[(source, key)] = name
-            body.append(f"    {name} = {source}g({key!r}, M)")
+            comp.hoisted[(source, key)] = f"v{len(comp.hoisted)}"
+            hoisted[source].append(key)
+    if hoisted:
+        comp.namespace["R"] = repeat(MISSING)
+    for source, keys in hoisted.items():
+        # one `map` over the keys: cheaper per path than a call from bytecode (profiles are rarely in cache)
+        names = ", ".join(comp.hoisted[(source, key)] for key in keys)
+        body.append(f"    {names}, = map({source}g, {comp.const(tuple(keys))}, R)")
     items = []
     for campaign, where, tests in entries:
         verdict = f"ok({comp.const(campaign)})"
@@ -225,7 +230,6 @@ def _compile_group(entries: list[Entry], prefix: list | None = None) -> GroupFn:
     return _factory(comp, body, "<campaign-group>")
 
 
-SETTLED_MIN_GROUP = 16  # from this many, a bucket is compiled for eligibility only (`_SettledGroup`)
 BITSET_MIN_GROUP = 256  # from this many campaigns in one bucket, evaluate audiences path by path on bitsets
 
 
@@ -474,72 +478,6 @@ class _Chain(BitRejections):
         yield from self.extra
 
 
-class _LazyRejections:
-    """The audience rejections of one event in a `_SettledGroup`: every campaign of the group not
-    eligible. Counted at once; the reasons are worked out when the rejections are listed, from the
-    event's and profile's maps as they were matched (they are values: nobody mutates them)."""
-
-    __slots__ = ("group", "a", "f", "t", "now", "dropped")
-
-    def __init__(self, group: _SettledGroup, a: dict, f: dict, t: dict, now: float, dropped: int):
-        self.group, self.a, self.f, self.t, self.now = group, a, f, t, now
-        self.dropped = dropped
-
-    def count(self) -> int:
-        return self.dropped
-
-    def __iter__(self):
-        return filter(None, self.group.reasons(self.a, self.f, self.t, self.now, _ignore))
-
-
-def _ignore(campaign: Campaign) -> None:
-    """Listing reasons again must not report the eligible campaigns twice."""
-
-
-class _SettledGroup:
-    """A bucket of campaigns whose trigger is settled, compiled to decide eligibility only.
-
-    The paths the campaigns' first tests read (and paths many tests read) are fetched up front in
-    one `map` over their keys, cheaper per path than a call from bytecode; each campaign is then one
-    short-circuit chain. Why a campaign was refused is worked out only when the rejections are
-    listed (`_LazyRejections`): on the hot path most rejections are counted, and only written later."""
-
-    def __init__(self, entries: list[Entry]):
-        self.campaigns = [c for c, _, _ in entries]
-        self.tests = [tests for _, _, tests in entries]
-        self.size = len(entries)
-        comp = _Compiler()
-        comp.namespace["R"] = repeat(MISSING)
-        by_source: dict[str, list[str]] = defaultdict(list)
-        first: dict[tuple[str, str], int] = defaultdict(int)
-        every: dict[tuple[str, str], int] = defaultdict(int)
-        for tests in self.tests:
-            for node in tests[:1]:
-                for p in paths(node):
-                    first[(p.source, p.key)] += 1
-            for node in tests:
-                for p in paths(node):
-                    every[(p.source, p.key)] += 1
-        for (source, key), count in every.items():
-            if first[(source, key)] or count > 3:
-                comp.hoisted[(source, key)] = f"v{len(comp.hoisted)}"
-                by_source[source].append(key)
-        body = ["    ag = a.get; fg = f.get; tg = t.get"]
-        for source, keys in by_source.items():
-            names = ", ".join(comp.hoisted[(source, key)] for key in keys)
-            body.append(f"    {names}, = map({source}g, {comp.const(tuple(keys))}, R)")
-        body.append("    n = 0")
-        for campaign, tests in zip(self.campaigns, self.tests):
-            condition = " and ".join(comp.expr(node) for node in tests) or "True"
-            body.append(f"    if {condition}: ok({comp.const(campaign)}); n += 1")
-        body.append("    return n")
-        self.scan = _factory(comp, body, "<campaign-settled>")
-        self.reasons = _compile_group(entries)  # the same verdicts with reasons, run only to list rejections
-
-    def __call__(self, a: dict, f: dict, t: dict, now: float, ok: Callable) -> Any:
-        return _LazyRejections(self, a, f, t, now, self.size - self.scan(a, f, t, now, ok))
-
-
 def _compile_residual(campaign: Campaign, nodes: tuple[Node, ...]) -> Callable[[dict, dict, dict, float], Rejection | None]:
     """A campaign's tests that read several paths (or the clock), compiled: the first false one's reason, or None."""
     comp = _Compiler()
@@ -551,15 +489,13 @@ def _compile_residual(campaign: Campaign, nodes: tuple[Node, ...]) -> Callable[[
 
 
 def _compile_bucket(entries: list[Entry]) -> list[GroupFn]:
-    """A bucket's group functions: for a large set of campaigns whose trigger is settled, bitsets;
-    for a mid-size one, eligibility-only code; compiled code with reasons for the rest (a small
-    bucket, and campaigns with where-tests left, which may not trigger)."""
+    """A bucket's group functions: bitsets for a large set of campaigns whose trigger is settled,
+    compiled code for the rest (and for campaigns with where-tests left, which may not trigger)."""
     settled = [e for e in entries if not e[1]]
-    if len(settled) < SETTLED_MIN_GROUP:
+    if len(settled) < BITSET_MIN_GROUP:
         return [_compile_group(entries)] if entries else []
     rest = [e for e in entries if e[1]]
-    group = _BitGroup if len(settled) >= BITSET_MIN_GROUP else _SettledGroup
-    return [group(settled)] + ([_compile_group(rest)] if rest else [])
+    return [_BitGroup(settled)] + ([_compile_group(rest)] if rest else [])
 
 
 def _index_key(campaign: Campaign) -> tuple[str, Test | None, tuple[Node, ...]]:
