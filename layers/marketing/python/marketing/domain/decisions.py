@@ -77,29 +77,29 @@ def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Chan
     return Reason.OPT_OUT if usable and not any(getattr(consents, c.value) for c in usable) else Reason.NO_CHANNEL
 
 
+_SMS, _EMAIL = Channel.SMS, Channel.EMAIL
+
+
 def _first_channel(order: tuple[Channel, ...], profile: Profile, available: frozenset[Channel]) -> Channel | None:
     """`reachable_channels(...)[0]` without building the list: the reachable channel the customer
     ranks first, ties (and channels the customer did not list) in the campaign's order."""
     consents = profile.consents
-    best, best_rank = None, None
-    rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
+    reachable = []
     for channel in order:
         if channel not in available:
             continue
-        if channel is Channel.SMS:
-            usable = consents.sms and bool(profile.msisdn)
-        elif channel is Channel.EMAIL:
-            usable = consents.email and bool(profile.email)
+        if channel is _SMS:
+            usable = consents.sms and profile.msisdn
+        elif channel is _EMAIL:
+            usable = consents.email and profile.email
         else:
             usable = consents.app_push
-        if not usable:
-            continue
-        if not rank:
-            return channel
-        at = rank.get(channel, len(rank))
-        if best_rank is None or at < best_rank:
-            best, best_rank = channel, at
-    return best
+        if usable:
+            reachable.append(channel)
+    if len(reachable) < 2 or not profile.channel_preference:
+        return reachable[0] if reachable else None
+    rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
+    return min(reachable, key=lambda ch: rank.get(ch, len(rank)))  # min keeps the first of equals
 
 
 def screen(

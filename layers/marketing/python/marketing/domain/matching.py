@@ -70,7 +70,7 @@ class Match:
         count = 0
         for part in self.parts:
             # a compiled group's list holds a rejection per refused campaign, None or False for the others
-            count += len(part) - part.count(None) - part.count(False) if part.__class__ is list else part.count()
+            count += len([*filter(None, part)]) if part.__class__ is list else part.count()
         return count
 
     @property
