@@ -78,6 +78,11 @@ def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Chan
 
 
 _SMS, _EMAIL = Channel.SMS, Channel.EMAIL
+# An enum member read from its class costs a descriptor call (Python 3.11); the loops below make
+# a verdict per campaign, so they use these.
+_EXPIRED, _SUPPRESSED, _LOST, _SENT, _NOT_ELIGIBLE = (
+    Outcome.EXPIRED, Outcome.SUPPRESSED, Outcome.LOST_ARBITRATION, Outcome.SENT, Outcome.NOT_ELIGIBLE)
+_MARKETING_CONSENT, _DND, _PRIORITY, _AUDIENCE = Reason.MARKETING_CONSENT, Reason.DND, Reason.PRIORITY, Reason.AUDIENCE
 
 
 def _first_channel(order: tuple[Channel, ...], profile: Profile, available: frozenset[Channel]) -> Channel | None:
@@ -118,7 +123,7 @@ def screen(
     candidates: list[Candidate] = []
     age = None
     consents = profile.consents
-    refused = (Reason.MARKETING_CONSENT if not consents.marketing else Reason.DND if consents.dnd else None)
+    refused = (_MARKETING_CONSENT if not consents.marketing else _DND if consents.dnd else None)
     global_control = policy is not None and in_group(profile.customer_id, "global", policy.global_control_group)
     quiet = quiet_until(policy, now, profile.timezone) if policy is not None else None
     # campaigns often share a channel list: (first channel, or why there is none) per list
@@ -129,10 +134,10 @@ def screen(
             if age is None:
                 age = (now - event.occurred_at).total_seconds()
             if age > max_age:
-                verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
+                verdicts.append((campaign.id, _EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
                 continue
         if refused is not None:
-            verdicts.append((campaign.id, Outcome.SUPPRESSED, refused, None, None))
+            verdicts.append((campaign.id, _SUPPRESSED, refused, None, None))
         elif global_control:
             verdicts.append((campaign.id, Outcome.HOLDOUT, Reason.GLOBAL_CONTROL, None, None))
         elif quiet is not None and campaign.quiet_hours == "drop":
@@ -148,7 +153,7 @@ def screen(
                 holdout = campaign.control_group > 0 and in_group(profile.customer_id, campaign.id, campaign.control_group)
                 candidates.append(Candidate(campaign, channel, holdout, quiet))
             else:
-                verdicts.append((campaign.id, Outcome.SUPPRESSED, unreachable, None, None))
+                verdicts.append((campaign.id, _SUPPRESSED, unreachable, None, None))
     return Screening(match, verdicts, candidates)
 
 
@@ -171,7 +176,7 @@ def arbitrate(
     for candidate in candidates:
         campaign = candidate.campaign
         if winner is not None:
-            verdicts.append((campaign.id, Outcome.LOST_ARBITRATION, Reason.PRIORITY, None, winner.campaign.id))
+            verdicts.append((campaign.id, _LOST, _PRIORITY, None, winner.campaign.id))
             continue
         if candidate.holdout:  # the control customer is decided like a treated one, then not contacted
             winner = candidate
@@ -184,7 +189,7 @@ def arbitrate(
                 verdicts.append((campaign.id, Outcome.DEFERRED, Reason.QUIET_HOURS, candidate.channel,
                                  f"until {candidate.not_before.isoformat()}"))
             else:
-                verdicts.append((campaign.id, Outcome.SENT, None, candidate.channel, None))
+                verdicts.append((campaign.id, _SENT, None, candidate.channel, None))
         else:
             verdicts.append((campaign.id, refusal.outcome, refusal.reason, None, refusal.detail))
     return winner, verdicts
@@ -196,7 +201,7 @@ def decision_id(event_id: str, campaign_id: str) -> str:
 
 
 def all_verdicts(rejected: Iterable[tuple[Campaign, str]], verdicts: Iterable[Verdict]) -> list[Verdict]:
-    out: list[Verdict] = [(c.id, Outcome.NOT_ELIGIBLE, Reason.AUDIENCE, None, path) for c, path in rejected]
+    out: list[Verdict] = [(c.id, _NOT_ELIGIBLE, _AUDIENCE, None, path) for c, path in rejected]
     out.extend(verdicts)
     return out
 
