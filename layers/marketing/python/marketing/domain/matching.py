@@ -13,9 +13,9 @@ constants, never pasted into source. The result must equal `naive.naive_match` (
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any, Callable, Iterable
 
 from marketing.domain.campaigns import Campaign
@@ -234,21 +234,22 @@ BITSET_MIN_GROUP = 256  # from this many campaigns in one bucket, evaluate audie
 
 
 class BitRejections:
-    """The audience rejections of one event in a bitset group: per path, the bits it dropped."""
+    """The audience rejections of one event in a bitset group: per path, the bits it dropped
+    (worked out again from the event's inputs when listed)."""
 
-    __slots__ = ("group", "drops", "dropped")
+    __slots__ = ("group", "inputs", "dropped")
 
     def __init__(self, group: _BitGroup, a: dict, f: dict, t: dict, dropped: int):
         # which path dropped which campaigns is found again only when the rejections are listed
         # (the event's and profile's maps are values: nobody mutates them in between)
-        self.group, self.drops, self.dropped = group, (a, f, t), dropped
+        self.group, self.inputs, self.dropped = group, (a, f, t), dropped
 
     def count(self) -> int:
         return self.dropped
 
     def __iter__(self):
         reasons, group = self.group.reasons, self.group
-        drops = group.scan(*self.drops)[1]  # flat: (path index, bits, value) after one another
+        drops = group.scan(*self.inputs)[1]  # flat: (path index, bits, value) after one another
         for at in range(0, len(drops), 3):
             path_index, bits, value = drops[at:at + 3]
             row = reasons[path_index]
@@ -467,7 +468,7 @@ class _Chain(BitRejections):
     __slots__ = ("extra",)
 
     def __init__(self, rejections: BitRejections, extra: list[Rejection]):
-        super().__init__(rejections.group, *rejections.drops, rejections.dropped)
+        super().__init__(rejections.group, *rejections.inputs, rejections.dropped)
         self.extra = extra
 
     def count(self) -> int:
