@@ -5,6 +5,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from marketing.domain.decisions import (
     Candidate,
@@ -301,3 +303,21 @@ def test_a_replayed_decision_keeps_one_verdict_per_decision_id():
     current = current_records(rows)
     assert sorted((k, v["outcome"]) for k, v in current.items()) == [
         ("evt-000123:airport-intl-roaming", "sent"), ("evt-000123:gold-only", "not_eligible")]
+
+
+@settings(max_examples=200)
+@given(
+    channels=st.lists(st.sampled_from(list(Channel)), min_size=1, max_size=3, unique=True),
+    preference=st.lists(st.sampled_from(list(Channel)), max_size=4),
+    consents=st.fixed_dictionaries({c.value: st.booleans() for c in Channel}),
+    msisdn=st.sampled_from([None, "+8613800000001"]),
+    email=st.sampled_from([None, "li.lei@example.com"]),
+    available=st.frozensets(st.sampled_from(list(Channel))),
+)
+def test_screening_picks_the_first_of_the_reachable_channels_in_preference_order(channels, preference, consents, msisdn, email, available):
+    # screening finds the first channel without listing them all; it must be the one the list starts with
+    profile = a_profile(channel_preference=[c.value for c in preference], consents=consents, msisdn=msisdn, email=email)
+    offer = campaign(channels=tuple(channels))
+    expected = reachable_channels(offer, profile, available)
+    screening = screened(offer, profile=profile, available=available)
+    assert chosen(screening) == ([("offer", expected[0])] if expected else [])

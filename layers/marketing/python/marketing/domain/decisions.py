@@ -72,9 +72,39 @@ class Screening:
 
 def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Channel]) -> Reason:
     """Why none of a campaign's channels can be used: opted out of all, or no address for the rest."""
-    consents = profile.consents.model_dump()
+    consents = profile.consents
     usable = [c for c in campaign.channel_order if c in available]
-    return Reason.OPT_OUT if usable and not any(consents[c.value] for c in usable) else Reason.NO_CHANNEL
+    return Reason.OPT_OUT if usable and not any(getattr(consents, c.value) for c in usable) else Reason.NO_CHANNEL
+
+
+_SMS, _EMAIL = Channel.SMS, Channel.EMAIL
+# An enum member read from its class costs a descriptor call (Python 3.11); the loops below make
+# a verdict per campaign, so they use these.
+_EXPIRED, _SUPPRESSED, _LOST, _SENT, _NOT_ELIGIBLE = (
+    Outcome.EXPIRED, Outcome.SUPPRESSED, Outcome.LOST_ARBITRATION, Outcome.SENT, Outcome.NOT_ELIGIBLE)
+_MARKETING_CONSENT, _DND, _PRIORITY, _AUDIENCE = Reason.MARKETING_CONSENT, Reason.DND, Reason.PRIORITY, Reason.AUDIENCE
+
+
+def _first_channel(order: tuple[Channel, ...], profile: Profile, available: frozenset[Channel]) -> Channel | None:
+    """`reachable_channels(...)[0]` without building the list: the reachable channel the customer
+    ranks first, ties (and channels the customer did not list) in the campaign's order."""
+    consents = profile.consents
+    reachable = []
+    for channel in order:
+        if channel not in available:
+            continue
+        if channel is _SMS:
+            usable = consents.sms and profile.msisdn
+        elif channel is _EMAIL:
+            usable = consents.email and profile.email
+        else:
+            usable = consents.app_push
+        if usable:
+            reachable.append(channel)
+    if len(reachable) < 2 or not profile.channel_preference:
+        return reachable[0] if reachable else None
+    rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
+    return min(reachable, key=lambda ch: rank.get(ch, len(rank)))  # min keeps the first of equals
 
 
 def screen(
@@ -86,36 +116,45 @@ def screen(
     policy: ContactPolicy | None = None,
 ) -> Screening:
     """The checks that need no counting: age, consents, control groups, quiet hours, channels."""
-    out = Screening(audience=match)
-    if not match.eligible:
-        return out
-    verdicts = out.verdicts
-    age = (now - event.occurred_at).total_seconds()
+    eligible = match.eligible
+    if not eligible:
+        return Screening(match, [], [])
+    verdicts: list[Verdict] = []
+    candidates: list[Candidate] = []
+    age = None
     consents = profile.consents
-    refused = (Reason.MARKETING_CONSENT if not consents.marketing else Reason.DND if consents.dnd else None)
+    refused = (_MARKETING_CONSENT if not consents.marketing else _DND if consents.dnd else None)
     global_control = policy is not None and in_group(profile.customer_id, "global", policy.global_control_group)
     quiet = quiet_until(policy, now, profile.timezone) if policy is not None else None
-    channels_for: dict[tuple[Channel, ...], list[Channel]] = {}  # campaigns often share a channel list
-    for campaign in sorted(match.eligible, key=_RANK):
+    # campaigns often share a channel list: (first channel, or why there is none) per list
+    channels_for: dict[tuple[Channel, ...], tuple[Channel | None, Reason | None]] = {}
+    for campaign in (sorted(eligible, key=_RANK) if len(eligible) > 1 else eligible):
         max_age = campaign.max_event_age_s
-        if max_age is not None and age > max_age:
-            verdicts.append((campaign.id, Outcome.EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
-        elif refused is not None:
-            verdicts.append((campaign.id, Outcome.SUPPRESSED, refused, None, None))
+        if max_age is not None:
+            if age is None:
+                age = (now - event.occurred_at).total_seconds()
+            if age > max_age:
+                verdicts.append((campaign.id, _EXPIRED, Reason.MAX_EVENT_AGE, None, f"event age {int(age)}s"))
+                continue
+        if refused is not None:
+            verdicts.append((campaign.id, _SUPPRESSED, refused, None, None))
         elif global_control:
             verdicts.append((campaign.id, Outcome.HOLDOUT, Reason.GLOBAL_CONTROL, None, None))
         elif quiet is not None and campaign.quiet_hours == "drop":
             verdicts.append((campaign.id, Outcome.SUPPRESSED, Reason.QUIET_HOURS, None, f"until {quiet.isoformat()}"))
         else:
-            channels = channels_for.get(campaign.channel_order)
-            if channels is None:
-                channels = channels_for[campaign.channel_order] = reachable_channels(campaign, profile, available)
-            if channels:
+            order = campaign.channel_order
+            known = channels_for.get(order)
+            if known is None:
+                channel = _first_channel(order, profile, available)
+                known = channels_for[order] = (channel, None if channel else _unreachable(campaign, profile, available))
+            channel, unreachable = known
+            if channel is not None:
                 holdout = campaign.control_group > 0 and in_group(profile.customer_id, campaign.id, campaign.control_group)
-                out.candidates.append(Candidate(campaign, channels[0], holdout, quiet))
+                candidates.append(Candidate(campaign, channel, holdout, quiet))
             else:
-                verdicts.append((campaign.id, Outcome.SUPPRESSED, _unreachable(campaign, profile, available), None, None))
-    return out
+                verdicts.append((campaign.id, _SUPPRESSED, unreachable, None, None))
+    return Screening(match, verdicts, candidates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +176,7 @@ def arbitrate(
     for candidate in candidates:
         campaign = candidate.campaign
         if winner is not None:
-            verdicts.append((campaign.id, Outcome.LOST_ARBITRATION, Reason.PRIORITY, None, winner.campaign.id))
+            verdicts.append((campaign.id, _LOST, _PRIORITY, None, winner.campaign.id))
             continue
         if candidate.holdout:  # the control customer is decided like a treated one, then not contacted
             winner = candidate
@@ -150,7 +189,7 @@ def arbitrate(
                 verdicts.append((campaign.id, Outcome.DEFERRED, Reason.QUIET_HOURS, candidate.channel,
                                  f"until {candidate.not_before.isoformat()}"))
             else:
-                verdicts.append((campaign.id, Outcome.SENT, None, candidate.channel, None))
+                verdicts.append((campaign.id, _SENT, None, candidate.channel, None))
         else:
             verdicts.append((campaign.id, refusal.outcome, refusal.reason, None, refusal.detail))
     return winner, verdicts
@@ -162,7 +201,7 @@ def decision_id(event_id: str, campaign_id: str) -> str:
 
 
 def all_verdicts(rejected: Iterable[tuple[Campaign, str]], verdicts: Iterable[Verdict]) -> list[Verdict]:
-    out: list[Verdict] = [(c.id, Outcome.NOT_ELIGIBLE, Reason.AUDIENCE, None, path) for c, path in rejected]
+    out: list[Verdict] = [(c.id, _NOT_ELIGIBLE, _AUDIENCE, None, path) for c, path in rejected]
     out.extend(verdicts)
     return out
 

@@ -5,7 +5,8 @@ Built once per set of live campaigns, it
   (so an event never looks at campaigns whose trigger attribute cannot match);
 - compiles each bucket of campaigns into one straight-line Python function: every path read once
   per event, each audience a short-circuit chain of its top-level tests, cheapest and most
-  selective first, so the first false test both rejects the campaign and names the reason.
+  selective first, so the first false test both rejects the campaign and names the reason;
+- evaluates a large bucket whose trigger is settled on bitsets (`_BitGroup`).
 Generated code contains only names and literals produced here; campaign values are passed as
 constants, never pasted into source. The result must equal `naive.naive_match` (property-tested).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any, Callable, Iterable
 
 from marketing.domain.campaigns import Campaign
@@ -65,7 +67,11 @@ class Match:
     def rejected_count(self) -> int:
         if self._rejected is not None:
             return len(self._rejected)
-        return sum(part.count() if isinstance(part, BitRejections) else sum(map(bool, part)) for part in self.parts)
+        count = 0
+        for part in self.parts:
+            # a compiled group's list holds a rejection per refused campaign, None or False for the others
+            count += len([*filter(None, part)]) if part.__class__ is list else part.count()
+        return count
 
     @property
     def considered(self) -> int:
@@ -199,11 +205,17 @@ def _compile_group(entries: list[Entry], prefix: list | None = None) -> GroupFn:
             for p in paths(node):
                 every[(p.source, p.key)] += 1
     body = ["    ag = a.get; fg = f.get; tg = t.get"]
+    hoisted: dict[str, list[str]] = defaultdict(list)
     for (source, key), count in every.items():
         if first[(source, key)] > 1 or count > 3:
-            name = f"v{len(comp.hoisted)}"
-            comp.hoisted[(source, key)] = name
-            body.append(f"    {name} = {source}g({key!r}, M)")
+            comp.hoisted[(source, key)] = f"v{len(comp.hoisted)}"
+            hoisted[source].append(key)
+    if hoisted:
+        comp.namespace["R"] = repeat(MISSING)
+    for source, keys in hoisted.items():
+        # one `map` over the keys: cheaper per path than a call from bytecode (profiles are rarely in cache)
+        names = ", ".join(comp.hoisted[(source, key)] for key in keys)
+        body.append(f"    {names}, = map({source}g, {comp.const(tuple(keys))}, R)")
     items = []
     for campaign, where, tests in entries:
         verdict = f"ok({comp.const(campaign)})"
@@ -222,19 +234,24 @@ BITSET_MIN_GROUP = 256  # from this many campaigns in one bucket, evaluate audie
 
 
 class BitRejections:
-    """The audience rejections of one event in a bitset group: per path, the bits it dropped."""
+    """The audience rejections of one event in a bitset group: per path, the bits it dropped
+    (worked out again from the event's inputs when listed)."""
 
-    __slots__ = ("group", "drops", "dropped")
+    __slots__ = ("group", "inputs", "dropped")
 
-    def __init__(self, group: _BitGroup, drops: list[tuple[int, int, Any]], dropped: int):
-        self.group, self.drops, self.dropped = group, drops, dropped
+    def __init__(self, group: _BitGroup, a: dict, f: dict, t: dict, dropped: int):
+        # which path dropped which campaigns is found again only when the rejections are listed
+        # (the event's and profile's maps are values: nobody mutates them in between)
+        self.group, self.inputs, self.dropped = group, (a, f, t), dropped
 
     def count(self) -> int:
         return self.dropped
 
     def __iter__(self):
         reasons, group = self.group.reasons, self.group
-        for path_index, bits, value in self.drops:
+        drops = group.scan(*self.inputs)[1]  # flat: (path index, bits, value) after one another
+        for at in range(0, len(drops), 3):
+            path_index, bits, value = drops[at:at + 3]
             row = reasons[path_index]
             while bits:
                 low = bits & -bits
@@ -316,14 +333,16 @@ class _BitGroup:
         self.residual = {i: (self.campaigns[i], tuple(nodes)) for i, nodes in residual.items()}
         self.residual_mask = sum(1 << i for i in residual)
         self.checks = {i: _compile_residual(campaign, nodes) for i, (campaign, nodes) in self.residual.items()}
-        self.scan = self._compile_scan()
+        self.scan = self._compile_scan(record=True)
+        self.quick = self._compile_scan(record=False)
 
-    def _compile_scan(self) -> Callable[[dict, dict, dict], tuple[int, list[tuple[int, int, Any]]]]:
+    def _compile_scan(self, record: bool) -> Callable[[dict, dict, dict], Any]:
         """Straight-line code over the paths: for categories a prefilled value → mask table, for
-        numbers a bisect into prefilled interval masks, other paths through the memo."""
+        numbers a bisect into prefilled interval masks, other paths through the memo. It returns
+        the campaigns left; when recording, with the bits each path dropped (to name reasons)."""
         comp = _Compiler()
         comp.namespace.update({"bl": self._bisect, "miss": self._miss, "ALL": self.all})
-        body = ["    ag = a.get; fg = f.get; tg = t.get", "    alive = ALL", "    drops = []"]
+        body = ["    ag = a.get; fg = f.get; tg = t.get", "    alive = ALL"] + (["    drops = []"] if record else [])
         for j, ((source, name), members) in enumerate(zip(self.paths, self.members)):
             leaves = [leaf for _, nodes in members for node in nodes for leaf in _leaves(node)]
             read = f"{source}g({name!r}, M)"
@@ -351,9 +370,13 @@ class _BitGroup:
                 body.append(f"    v = {read}")
                 body.append(f"    d = alive & ~miss({j}, v)")
             body.append("    if d:")  # the campaigns this path's value refuses, among those still alive
-            body.append(f"        drops.append(({j}, d, v)); alive ^= d")
-            body.append("        if not alive: return alive, drops")
-        body.append("    return alive, drops")
+            if record:
+                body.append(f"        drops += {j}, d, v; alive ^= d")
+                body.append("        if not alive: return alive, drops")
+            else:
+                body.append("        alive ^= d")
+                body.append("        if not alive: return alive")
+        body.append("    return alive, drops" if record else "    return alive")
         return _factory(comp, body, "<campaign-bitset>", "a, f, t")
 
     def first_failing(self, index: int, tests: list[tuple[Node, Rejection]], value: Any) -> Rejection:
@@ -423,7 +446,7 @@ class _BitGroup:
         return mask
 
     def __call__(self, a: dict, f: dict, t: dict, now: float, ok: Callable) -> Any:
-        alive, drops = self.scan(a, f, t)
+        alive = self.quick(a, f, t)
         extra: list[Rejection] = []
         campaigns = self.campaigns
         bits = alive
@@ -437,7 +460,7 @@ class _BitGroup:
                     extra.append(reason)
                     continue
             ok(campaigns[i])
-        rejections = BitRejections(self, drops, self.size - alive.bit_count())
+        rejections = BitRejections(self, a, f, t, self.size - alive.bit_count())
         return _Chain(rejections, extra) if extra else rejections
 
 
@@ -445,7 +468,7 @@ class _Chain(BitRejections):
     __slots__ = ("extra",)
 
     def __init__(self, rejections: BitRejections, extra: list[Rejection]):
-        super().__init__(rejections.group, rejections.drops, rejections.dropped)
+        super().__init__(rejections.group, *rejections.inputs, rejections.dropped)
         self.extra = extra
 
     def count(self) -> int:
