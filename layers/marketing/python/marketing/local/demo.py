@@ -12,7 +12,7 @@ import json
 import statistics
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,9 @@ from marketing.domain.campaigns import Campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Profile
+from marketing.desk import CampaignDesk
 from marketing.local import synthetic
+from marketing.local.story import DemoStory, StoryResult
 from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
 
 
@@ -48,6 +50,7 @@ class DemoResult:
     aws_calls: dict[str, int] = field(default_factory=dict)
     aws_calls_per_100_events: float = 0.0
     duplicate_contacts: int = 0
+    story: StoryResult | None = None
     seconds: float = 0.0
 
     def totals(self) -> Counter[str]:
@@ -79,7 +82,7 @@ def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 
 def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave: int = 5_000,
-             console: Console | None = None, report_dir: Path | None = None) -> DemoResult:
+             console: Console | None = None, report_dir: Path | None = None, story_customers: int = 1_500) -> DemoResult:
     console = console or Console()
     started = time.monotonic()
     result = DemoResult()
@@ -109,10 +112,13 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 profile_store.put_profiles(chunk)
                 progress.advance(task, len(chunk))
 
-        counter = CallCounter()
-        boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
         pipeline = Pipeline(emulator.env, emulator.client)
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
+        story = DemoStory(CampaignDesk(emulator.env, emulator.client, catalog), customers=story_customers)
+        result.story = _story_first_act(story, profile_store, stream, pipeline, console)
+
+        counter = CallCounter()
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
         ids = [p["customer_id"] for p in people]
         with progress_bar() as progress:
             publish = progress.add_task("Publishing events", total=events)
@@ -131,6 +137,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
         counter.enabled = False
         result.aws_calls = dict(counter.calls.most_common())
+        _story_second_act(story, stream, pipeline, emulator, console)
         result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
 
         sqs = emulator.client("sqs")
@@ -169,6 +176,53 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
     print_summary(result, console)
     write_report(result, report_dir or repo_path("reports"), console)
     return result
+
+
+def _publish(stream: KinesisRecordStream, events: list[dict[str, Any]]) -> None:
+    stream.put([(e["customer_id"], json.dumps(e, ensure_ascii=False).encode()) for e in events])
+
+
+def _story_first_act(story: DemoStory, profiles: DynamoProfileStore, stream: KinesisRecordStream,
+                     pipeline: Pipeline, console: Console) -> StoryResult:
+    """Last week's airport visitors pass (no campaign for them yet), then the story campaign is
+    submitted, estimated over that traffic and approved — by someone other than its submitter."""
+    with console.status("Story: rehearsal traffic, then submit → estimate → approval on Step Functions…"):
+        profiles.put_profiles([Profile.model_validate(p) for p in story.profiles])
+        _publish(stream, story.rehearsal_events())
+        pipeline.drain(idle_rounds=2)
+        outcome = story.submit_and_approve()
+    estimate = outcome.estimate or {}
+    console.print(f"[green]✓[/] story campaign {outcome.campaign_id!r} submitted by {outcome.submitted_by}; "
+                  f"estimate: reach {estimate.get('reach', 0):,}, {estimate.get('sends_per_day', 0):,} sends/day, "
+                  f"contact cost {estimate.get('contact_cost', 0):,}; self-approval refused for "
+                  f"{', '.join(outcome.refused or []) or 'nobody'}; approved by {', '.join(outcome.approved_by or [])}; "
+                  f"status {outcome.status}")
+    return outcome
+
+
+def _story_second_act(story: DemoStory, stream: KinesisRecordStream, pipeline: Pipeline, emulator: Emulator,
+                      console: Console) -> None:
+    with console.status("Story: the visitors arrive; conversions; evaluation on Step Functions…"):
+        _publish(stream, story.live_events())
+        pipeline.drain(idle_rounds=2)
+        story.evaluate(emulator.client, emulator.env)
+
+
+def print_story(story: StoryResult, console: Console) -> None:
+    console.rule("[bold]The campaign's story: submit → estimate → approve → live → evaluate")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("Campaign", story.campaign_id, f"{story.customers:,} synthetic travellers, 30% holdout")
+    grid.add_row("Approval", story.status,
+                 f"submitted by {story.submitted_by}; refused: {', '.join(story.refused or []) or '-'}; "
+                 f"approved by {', '.join(story.approved_by or [])}")
+    if story.conversions:
+        c = story.conversions
+        grid.add_row("Conversions", f"treated {c.treated_converted}/{c.treated}",
+                     f"control {c.control_converted}/{c.control}")
+    grid.add_row("Report", story.headline, "")
+    mark = "[green]✓ contains[/]" if story.contains_truth else "[red]✗ misses[/]"
+    grid.add_row("True uplift", f"{story.true_uplift * 100:+.1f} points", f"the measured 95% interval {mark} it")
+    console.print(grid)
 
 
 def print_summary(result: DemoResult, console: Console) -> None:
@@ -212,6 +266,8 @@ def print_summary(result: DemoResult, console: Console) -> None:
     console.print(reasons)
     for msisdn, text in result.sms_samples:
         console.print(f"  SMS to {msisdn[:6]}…{msisdn[-2:]}: {text}")
+    if result.story:
+        print_story(result.story, console)
 
 
 _REPORT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo run</title>
@@ -233,7 +289,11 @@ p99 {{ r.latency_p99_ms }} ms; {{ r.aws_calls_per_100_events }} AWS calls per 10
 
 def write_report(result: DemoResult, directory: Path, console: Console) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "demo.json").write_text(json.dumps(result.__dict__, ensure_ascii=False, indent=2, default=str))
+    data = asdict(result)
+    if result.story and result.story.report_html:   # the evaluation's own report, next to the demo's
+        data["story"].pop("report_html")
+        (directory / f"{result.story.campaign_id}.html").write_text(result.story.report_html, encoding="utf-8")
+    (directory / "demo.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     totals = sorted(result.totals().items(), key=lambda kv: -kv[1])
     html = Environment(autoescape=select_autoescape(default=True)).from_string(_REPORT).render(
         r=result, totals=totals, top=max([n for _, n in totals] or [1]),

@@ -1,10 +1,10 @@
 """The campaign's whole story for `marketing demo`: submit → estimate → approval by another user →
 (live traffic, wired by the demo) → synthetic conversions with a known true uplift → evaluation.
 
-The conversions come from a seeded model: each customer the decision path treated (a `sent`
-decision) converts with probability base + uplift, each held-out customer with probability base.
-The evaluation then measures the lift from the records alone; its 95% interval should contain the
-model's uplift (in about 95 of 100 seeds; the seeds used here are fixed, so the outcome is too).
+The conversions come from a seeded model: among the customers the decision path treated (a `sent`
+decision) a share base + uplift converts, among the held-out customers a share base; who converts
+is drawn at random. The evaluation then measures the lift from the records alone (groups as the
+decision records say, conversions attributed by customer); its 95% interval must contain the uplift.
 Local only: it drives a stack through the same desk the CLI uses and writes outcome rows where
 the evaluation reads them (s3://DECISIONS_BUCKET/outcomes/).
 """
@@ -112,17 +112,18 @@ def record_conversions(client: Callable[[str], Any], env: dict[str, str], campai
             group[row["customer_id"]] = "treated"
         elif row["outcome"] == Outcome.HOLDOUT:
             group.setdefault(row["customer_id"], "control")
+    # exactly round(rate × n) converters per group, drawn at random: the population's true uplift is the
+    # model's (not a Bernoulli draw of it), so the evaluation must recover it within its interval
     rng = random.Random(model.seed)
     at = datetime.now(timezone.utc).isoformat()
     out, counts = [], {"treated": [0, 0], "control": [0, 0]}
-    for customer in sorted(group):
-        g = group[customer]
+    for g in ("treated", "control"):
+        members = sorted(c for c, member_of in group.items() if member_of == g)
         rate = model.base_rate + (model.uplift if g == "treated" else 0.0)
-        counts[g][0] += 1
-        if rng.random() < rate:
-            counts[g][1] += 1
-            out.append({"kind": "conversion", "campaign_id": campaign_id, "customer_id": customer, "at": at,
-                        "group": g, "source": "synthetic"})
+        converters = rng.sample(members, round(rate * len(members)))
+        counts[g] = [len(members), len(converters)]
+        out += [{"kind": "conversion", "campaign_id": campaign_id, "customer_id": customer, "at": at,
+                 "group": g, "source": "synthetic"} for customer in sorted(converters)]
     if out:
         s3.put_object(Bucket=bucket, Key=f"{OUTCOMES_PREFIX}{campaign_id}.jsonl",
                       Body="\n".join(json.dumps(row) for row in out).encode())
@@ -143,3 +144,85 @@ def evaluate_now(desk: CampaignDesk, campaign_id: str, timeout_s: float = 120) -
 def interval_contains_truth(report: dict[str, Any], model: UpliftModel) -> bool:
     low, high = report["lift"]["absolute_ci"] or (None, None)
     return low is not None and low <= model.uplift <= high
+
+
+# --- the story as `marketing demo` tells it ------------------------------------------------------
+
+STORY_PREFIX = "86137"        # the story's customers, apart from the demo's main population (86138…)
+DAYTIME_ZONES = ("Asia/Shanghai", "Asia/Dubai", "Europe/London", "America/New_York", "America/Los_Angeles",
+                 "Pacific/Auckland")
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A timezone where it is mid-day now. The story's customers live there so that its contacts go
+    out during the demo rather than after quiet hours end (the main traffic shows quiet hours at work)."""
+    now = now or datetime.now(timezone.utc)
+    from zoneinfo import ZoneInfo
+
+    return min(DAYTIME_ZONES, key=lambda zone: abs(now.astimezone(ZoneInfo(zone)).hour + 0.5 - 14))
+
+
+def story_profiles(n: int, *, seed: int = 3, zone: str | None = None) -> list[dict[str, Any]]:
+    """Reachable, consenting customers (SPEC 4.2) for the story campaign: who converts is the model's
+    business, who gets contacted is the decision path's."""
+    rng = random.Random(seed)
+    zone = zone or daytime_zone()
+    return [{"customer_id": f"{STORY_PREFIX}{i:08d}", "status": "active", "name": f"旅客{i}",
+             "msisdn": f"+{STORY_PREFIX}{i:08d}", "email": f"traveller{i}@example.com", "timezone": zone,
+             "locale": "zh-CN", "tags": {"value_tier": rng.choice(["silver", "gold", "platinum"])},
+             "consents": {"marketing": True, "sms": True, "email": False, "app_push": False, "dnd": False},
+             "channel_preference": ["sms"]} for i in range(n)]
+
+
+@dataclass
+class StoryResult:
+    campaign_id: str = "story-roaming"
+    customers: int = 0
+    submitted_by: str = ""
+    refused: list[str] | None = None
+    approved_by: list[str] | None = None
+    status: str = ""
+    estimate: dict[str, Any] | None = None
+    conversions: Conversions | None = None
+    true_uplift: float = 0.0
+    lift: dict[str, Any] | None = None
+    headline: str = ""
+    contains_truth: bool = False
+    report_html: str | None = None
+
+
+class DemoStory:
+    """Two acts around the demo's main traffic: before it, rehearsal traffic (last week's visitors)
+    → submit → estimate (replaying it) → a refused self-approval → approval by another user; after it,
+    the live visitors through the decision path → seeded conversions → the evaluation state machine."""
+
+    SUBMITTER, APPROVERS = "li.na", ("li.na", "zhang.wei", "chen.jie")
+
+    def __init__(self, desk: CampaignDesk, customers: int = 1_500, model: UpliftModel = UpliftModel()):
+        self.desk, self.model = desk, model
+        self.profiles = story_profiles(customers)
+        self.ids = [p["customer_id"] for p in self.profiles]
+        self.result = StoryResult(customers=customers, submitted_by=self.SUBMITTER, true_uplift=model.uplift)
+
+    def rehearsal_events(self) -> list[dict[str, Any]]:
+        return story_events(self.ids, seed=1)
+
+    def submit_and_approve(self) -> StoryResult:
+        approval = submit_and_approve(self.desk, story_campaign(self.result.campaign_id), submitter=self.SUBMITTER,
+                                      approvers=self.APPROVERS)
+        self.result.status, self.result.estimate = approval.status, approval.estimate
+        self.result.refused = [self.APPROVERS[i] for i, d in enumerate(approval.decisions) if not d.accepted]
+        self.result.approved_by = [self.APPROVERS[i] for i, d in enumerate(approval.decisions) if d.accepted]
+        return self.result
+
+    def live_events(self) -> list[dict[str, Any]]:
+        return story_events(self.ids, seed=2)
+
+    def evaluate(self, client: Callable[[str], Any], env: dict[str, str]) -> StoryResult:
+        self.result.conversions = record_conversions(client, env, self.result.campaign_id, self.model)
+        report = evaluate_now(self.desk, self.result.campaign_id)
+        self.result.lift = report["lift"]
+        self.result.headline = str(report.get("headline", ""))
+        self.result.contains_truth = interval_contains_truth(report, self.model)
+        _, self.result.report_html = self.desk.report(self.result.campaign_id)
+        return self.result
