@@ -99,3 +99,54 @@ class DeliveryError(Exception):
 
 Once = Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]
 """once(payload, work): run work(payload) at most once per payload['event_id']; replays get the first result."""
+
+
+# ---------------------------------------------------------------- inbound touchpoints and responses
+# (marketing.domain.touchpoints / marketing.domain.responses; adapters in marketing.adapters.aws_responses)
+
+class SessionStore(Protocol):
+    def change_session(self, customer_id: str, touchpoint: str, until: datetime) -> None:
+        """Open (or close, with until = now) the customer's inbound session at a touchpoint."""
+
+    def sessions(self, customer_id: str) -> dict[str, datetime]:
+        """The customer's sessions: touchpoint → open until (expired ones included)."""
+
+
+class OfferBoard(Protocol):
+    """The offers waiting at inbound touchpoints (the offers table)."""
+
+    def put_offer(self, offer: dict[str, Any]) -> bool:
+        """Store an offer for its touchpoint; False if this event's offer is already there."""
+
+    def open_offers(self, customer_id: str, touchpoint: str) -> list[dict[str, Any]]:
+        """The customer's offers at a touchpoint (every status; the caller picks)."""
+
+    def move(self, customer_id: str, sk: str, to: str, allowed_from: Sequence[str], at: datetime) -> bool:
+        """Change an offer's status if it is one of `allowed_from` (atomically); False if not."""
+
+
+class ResponseStore(Protocol):
+    def add(self, records: Sequence[Any]) -> int:
+        """Store response records (idempotent per record key); returns how many were new."""
+
+    def remove(self, record: Any) -> None:
+        """Take back a record whose side effect failed (so a retry does it again)."""
+
+    def for_customer(self, customer_id: str) -> list[Any]: ...
+
+    def for_campaign(self, campaign_id: str) -> list[Any]: ...
+
+
+class Exposures(Protocol):
+    def record_holdout(self, customer_id: str, campaign_id: str, event_id: str, at: datetime) -> None:
+        """A holdout decision, kept where attribution finds it by customer (it is never delivered)."""
+
+    def exposures(self, customer_id: str) -> list[Any]:
+        """The customer's contacts and holdout decisions (marketing.domain.responses.Exposure)."""
+
+
+class Subscribers(Protocol):
+    def customer_by_msisdn(self, msisdn: str) -> str | None: ...
+
+    def opt_out(self, customer_id: str, channel: str, at: datetime) -> bool:
+        """Withdraw the customer's consent to a channel now; False if the customer is unknown."""

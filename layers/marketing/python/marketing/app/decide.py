@@ -15,10 +15,12 @@ from typing import Any, Callable
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from marketing.app.batch import KINESIS, BatchOutcome, process
+from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
+from marketing.app.inbound import DEFAULT_VALIDITY, InboundRouting
 from marketing.domain.contact_policy import ContactPolicy, cap_checks
 from marketing.domain.decisions import Candidate, Verdict, all_verdicts, arbitrate, decision_id, record_rows, screen
-from marketing.domain.models import Channel, CustomerEvent, Outcome, Profile, Reason
+from marketing.domain.models import INBOUND, Channel, CustomerEvent, Outcome, Profile, Reason
 from marketing.ports import ContactLedger, ContactRequest, DecisionSink, Once, Outbox
 
 
@@ -34,8 +36,10 @@ def _verdict(row: list[Any]) -> Verdict:
 class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
                  once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
-                 policy: ContactPolicy | None = None):
+                 policy: ContactPolicy | None = None, inbound: InboundRouting | None = None,
+                 attribution: Attribution | None = None):
         self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
+        self._inbound, self._attribution = inbound, attribution  # inbound touchpoints; responses
         self._once, self._clock, self._channels = once, clock, channels
         self._policy = policy or ContactPolicy()
 
@@ -56,17 +60,29 @@ class Decide:
             if event.event_type == COMPLAINT_EVENT and self._policy.complaint_suppression_days:
                 self._ledger.record_complaint(event.customer_id,
                                               now + timedelta(days=self._policy.complaint_suppression_days))
+            if self._inbound is not None:
+                self._inbound.observe(event)
+            if self._attribution is not None:
+                self._attribution.observe(event, index.campaigns)
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
             screening = screen(event, profile, match, now, self._channels, self._policy)
             verdicts = screening.verdicts
             if screening.candidates:
+                session_until = None
+                if self._inbound is not None:  # in a session: the offer goes to the touchpoint instead
+                    session_until = self._inbound.route(screening.candidates, event.customer_id, now)
                 result = self._once(
                     {"event_id": event.event_id, "customer_id": event.customer_id},
                     lambda _: self._commit(screening.candidates, event, profile, now),
                 )
                 verdicts = verdicts + [_verdict(v) for v in result["verdicts"]]
+                if result["winner"] and result.get("holdout") and self._attribution is not None:
+                    self._attribution.record_holdout(event, result["winner"], now)
                 if result["winner"] and not result.get("holdout"):
-                    offers.append(self._offer(event, profile, result, decided_at))
+                    offer = self._offer(event, profile, result, decided_at)
+                    if result["channel"] in INBOUND:
+                        offer["valid_until"] = (session_until or now + DEFAULT_VALIDITY).isoformat()
+                    offers.append(offer)
                     offer_ids.append(record.kinesis.sequence_number)
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             rows.extend(record_rows(event, all_verdicts(screening.rejected, verdicts), decided_at, latency_ms))

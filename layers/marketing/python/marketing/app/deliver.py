@@ -15,9 +15,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from marketing.app.batch import SQS, BatchOutcome, process
 from marketing.domain.campaigns import Campaign, EmailTemplate, SmsTemplate
-from marketing.domain.models import Channel, Outcome, Reason
+from marketing.app.inbound import present
+from marketing.domain.models import INBOUND, Channel, Outcome, Reason
 from marketing.domain.templates import MissingField, render
-from marketing.ports import CampaignStore, ContactLedger, DecisionSink, DeliveryError, EmailSender, Once, Outbox, SmsSender
+from marketing.ports import (CampaignStore, ContactLedger, DecisionSink, DeliveryError, EmailSender, OfferBoard, Once,
+                             Outbox, SmsSender)
 
 
 MAX_DELAY_S = 900  # SQS's longest message delay
@@ -26,7 +28,8 @@ MAX_DELAY_S = 900  # SQS's longest message delay
 class Deliver:
     def __init__(self, campaigns: CampaignStore, ledger: ContactLedger, sms: SmsSender, email: EmailSender,
                  decisions: DecisionSink, once: Once, clock: Callable[[], datetime], later: Outbox,
-                 cache_seconds: float = 30.0):
+                 cache_seconds: float = 30.0, offer_board: OfferBoard | None = None):
+        self._offer_board = offer_board  # inbound touchpoints: the offer waits there, nothing is sent
         self._campaigns, self._ledger, self._sms, self._email = campaigns, ledger, sms, email
         self._decisions, self._once, self._clock = decisions, once, clock
         self._cache_seconds = cache_seconds
@@ -75,6 +78,8 @@ class Deliver:
     def _deliver(self, offer: dict[str, Any]) -> dict[str, Any]:
         campaign = self._campaign(offer["campaign_id"])
         channel = Channel(offer["channel"])
+        if channel in INBOUND and campaign is not None and self._offer_board is not None:
+            return present(self._offer_board, self._ledger, offer, campaign, channel, self._clock())
         spec = campaign.channel_spec(channel) if campaign else None
         if spec is None:
             return {"status": Outcome.FAILED.value, "reason": Reason.TEMPLATE.value,

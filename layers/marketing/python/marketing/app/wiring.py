@@ -12,11 +12,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from marketing.adapters import aws
+from marketing.adapters import aws, aws_responses
+from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
 from marketing.app.decide import Decide
 from marketing.app.deliver import Deliver
 from marketing.app.enrich import Enrich
+from marketing.app.inbound import InboundRouting, OfferDesk
+from marketing.app.responses import SmsReplies
 from marketing.settings import Settings
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
@@ -61,7 +64,7 @@ def build_enrich(settings: Settings) -> Enrich:
 
 def build_decide(settings: Settings) -> Decide:
     settings.require("campaigns_table", "contacts_table", "counters_table", "idempotency_table", "decisions_firehose",
-                     "delivery_queue_url")
+                     "delivery_queue_url", "offers_table", "responses_table")
     dynamodb = client("dynamodb")
     store = aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid)
     return Decide(
@@ -74,11 +77,14 @@ def build_decide(settings: Settings) -> Decide:
         clock=utc_now,
         channels=settings.channels,
         policy=settings.contact_policy,
+        inbound=InboundRouting(settings.touchpoints, aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table)),
+        attribution=_attribution(settings, dynamodb),
     )
 
 
 def build_deliver(settings: Settings) -> Deliver:
-    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url")
+    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url",
+                     "offers_table")
     dynamodb = client("dynamodb")
     return Deliver(
         campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
@@ -90,4 +96,36 @@ def build_deliver(settings: Settings) -> Deliver:
         clock=utc_now,
         later=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
         cache_seconds=settings.campaign_cache_seconds,
+        offer_board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
+    )
+
+
+def _attribution(settings: Settings, dynamodb: Any) -> Attribution:
+    return Attribution(aws_responses.DynamoExposures(dynamodb, settings.contacts_table, settings.contact_history_days),
+                       aws_responses.DynamoResponseStore(dynamodb, settings.responses_table))
+
+
+def build_responses(settings: Settings) -> SmsReplies:
+    settings.require("campaigns_table", "profiles_table", "contacts_table", "responses_table", "customer_events_stream")
+    dynamodb = client("dynamodb")
+    return SmsReplies(
+        campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+        subscribers=aws_responses.DynamoSubscribers(dynamodb, settings.profiles_table),
+        exposures=aws_responses.DynamoExposures(dynamodb, settings.contacts_table, settings.contact_history_days),
+        responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
+        events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),
+        clock=utc_now,
+        opt_out_keywords=settings.opt_out_keywords,
+        cache_seconds=settings.campaign_cache_seconds,
+    )
+
+
+def build_offer_desk(settings: Settings) -> OfferDesk:
+    settings.require("offers_table", "responses_table", "customer_events_stream")
+    dynamodb = client("dynamodb")
+    return OfferDesk(
+        board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
+        responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
+        events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),
+        clock=utc_now,
     )

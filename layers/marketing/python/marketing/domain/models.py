@@ -15,9 +15,20 @@ Scalar = str | int | float | bool | None
 
 
 class Channel(StrEnum):
+    """Where an offer goes: an outbound message, or an inbound touchpoint where the customer is
+    in contact right now (the offer waits in the offers table for that touchpoint to show it)."""
+
     SMS = "sms"
     APP_PUSH = "app_push"
     EMAIL = "email"
+    STORE = "store"   # store counter
+    CARE = "care"     # care call (agent desktop / IVR)
+    APP = "app"       # a live app session (in-app offer card)
+    WEB = "web"       # a live web session (online business hall)
+
+
+OUTBOUND = (Channel.SMS, Channel.APP_PUSH, Channel.EMAIL)
+INBOUND = frozenset({Channel.STORE, Channel.CARE, Channel.APP, Channel.WEB})
 
 
 class Outcome(StrEnum):
