@@ -17,6 +17,7 @@ from infra.constructs.ingestion import Ingestion
 from infra.constructs.observability import Observability
 from infra.constructs.registry import Registry
 from infra.constructs.reports import Reports
+from infra.constructs.responses import Responses
 from infra.constructs.security import Security
 from infra.constructs.state import State
 
@@ -68,10 +69,12 @@ class MarketingStack(Stack):
         common = dict(ctx=ctx, names=names, prefix=prefix, key=key, layer=self.layer, registry=registry,
                       log_retention=log_retention, removal_policy=removal)
         self.delivery = Delivery(self, "Delivery", **common)          # first: decide sends to its queue
+        self.responses = Responses(self, "Responses", **common)        # before Decisioning: its DLQ is its own
         self.decisioning = Decisioning(self, "Decisioning", **common)
         self.observability = Observability(
             self, "Observability", ctx=ctx, names=names, prefix=prefix, key=key, registry=registry,
-            stream_functions=self.decisioning.functions, queue_functions=self.delivery.functions)
+            stream_functions=self.decisioning.functions,
+            queue_functions={**self.delivery.functions, **self.responses.functions})
 
         acknowledge(self, "CloudFormation-Validate::W7001",
                     "The unused Mappings entry awscdkawskinesisfirehoseCidrBlocks is emitted by aws-cdk-lib's "
@@ -84,3 +87,5 @@ class MarketingStack(Stack):
             CfnOutput(self, spec.env, value=value, description=spec.env)
         CfnOutput(self, "OPS_TOPIC_ARN", value=self.observability.topic.topic_arn, description="OPS_TOPIC_ARN")
         CfnOutput(self, "DASHBOARD_NAME", value=f"{prefix}-operations", description="DASHBOARD_NAME")
+        if self.responses.api is not None:
+            CfnOutput(self, "OFFER_API_URL", value=self.responses.api.api_endpoint, description="OFFER_API_URL")

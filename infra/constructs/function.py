@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.common import METRICS_NAMESPACE, acknowledge
+from infra.constructs.common import METRICS_NAMESPACE, acknowledge, pascal
 from infra.constructs.registry import Registry
 from marketing import resources
 
@@ -36,9 +36,13 @@ KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/tabl
 ACCESS: dict[str, dict[str, str]] = {
     "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
     "decide": {"campaigns": "read", "contacts": "read_write", "campaign-counters": "read_write", "idempotency": "read_write",
-               "decisions": "put", "delivery": "send"},
+               "decisions": "put", "delivery": "send",
+               "offers": "read_write", "responses": "read_write"},  # inbound sessions; attribution
     "deliver": {"campaigns": "read", "contacts": "write", "idempotency": "read_write", "decisions": "put",
-                "delivery": "send"},
+                "delivery": "send", "offers": "write"},
+    "responses": {"campaigns": "read", "profiles": "read_write", "contacts": "read", "responses": "read_write",
+                  "customer-events": "write"},
+    "offer-api": {"offers": "read_write", "responses": "write", "customer-events": "write"},
 }
 
 
@@ -58,6 +62,11 @@ def _grant(construct, mode: str, grantee: iam.IGrantable) -> None:
             getattr(construct, modes[mode])(grantee)
             return
     raise TypeError(f"no grant for {type(construct).__name__}")
+
+
+def _has_indexes(table: dynamodb.Table) -> bool:
+    """State names each table's construct after its resources.Table (pascal of the logical name)."""
+    return any(spec.indexes and pascal(spec.logical) == table.node.id for spec in resources.TABLES)
 
 
 class MarketingFunction(Construct):
@@ -132,6 +141,13 @@ class MarketingFunction(Construct):
                     "support no resource-level permissions, so AWS requires Resource '*' for them.")
         for action in KMS_GRANT_ACTIONS:
             acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", KMS_GRANT_REASON)
+        for construct, _mode in resolved:  # CDK's table grants cover the table's indexes as `<arn>/index/*`
+            if isinstance(construct, dynamodb.Table) and _has_indexes(construct):
+                stack = Stack.of(construct)
+                logical_id = stack.resolve(stack.get_logical_id(construct.node.default_child))
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+                            "CDK's table grant covers the table's own global secondary indexes (index/*) so the "
+                            "function can Query them (e.g. by-msisdn, by-campaign); no other table is matched.")
         acknowledge(self.function, "AwsSolutions-L1",
                     "Python 3.12 is pinned on purpose: infra/build_layer.py builds the shared layer's binary "
                     "wheels (pydantic-core, PyYAML, MarkupSafe) for cp312; runtime and layer move together.")

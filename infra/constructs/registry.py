@@ -7,12 +7,13 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from marketing import resources
 
-Spec = resources.Table | resources.Stream | resources.Queue | resources.DeliveryStream | resources.Bucket
-Deployed = dynamodb.Table | kinesis.Stream | sqs.Queue | firehose.DeliveryStream | s3.Bucket
+Spec = resources.Table | resources.Stream | resources.Queue | resources.DeliveryStream | resources.Bucket | resources.Topic
+Deployed = dynamodb.Table | kinesis.Stream | sqs.Queue | firehose.DeliveryStream | s3.Bucket | sns.Topic
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Registry:
     queues: dict[str, sqs.Queue] = field(default_factory=dict)
     delivery_streams: dict[str, firehose.DeliveryStream] = field(default_factory=dict)
     buckets: dict[str, s3.Bucket] = field(default_factory=dict)
+    topics: dict[str, sns.Topic] = field(default_factory=dict)
 
     def _kinds(self):
         # Order matters where a logical name is shared: `decisions` is both the Firehose stream a
@@ -32,6 +34,7 @@ class Registry:
             (resources.QUEUES, self.queues, lambda r: r.queue_url),
             (resources.DELIVERY_STREAMS, self.delivery_streams, lambda r: r.delivery_stream_name),
             (resources.BUCKETS, self.buckets, lambda r: r.bucket_name),
+            (resources.TOPICS, self.topics, lambda r: r.topic_arn),
         )
 
     def resolve(self, logical: str) -> tuple[Spec, Deployed, str]:

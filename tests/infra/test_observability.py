@@ -23,7 +23,7 @@ def _alarms(synth, metric: str, namespace: str, dimension: str, target: str) -> 
 
 
 def _notifies_ops(synth, props) -> bool:
-    topic = synth.only("AWS::SNS::Topic")
+    topic = synth.by_property("AWS::SNS::Topic", "TopicName", synth.name("ops"))
     return any(refers_to(a, topic) for a in props.get("AlarmActions", []))
 
 
