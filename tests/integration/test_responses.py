@@ -173,3 +173,37 @@ def test_an_opt_out_within_7_days_of_an_accepted_offer_is_an_unsubscribe(world, 
     inbound_sms(world, "退订", message_id="in-5")
     world.run()
     assert responses(world, "roam") == [("response", "treated", "sms"), ("unsubscribe", "treated", "sms")]
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_offers_get_accept_and_sms_reply(world, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import marketing.cli
+    from marketing.cli import Target, app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(marketing.cli, "resolve_target", lambda name: Target(world.env, None, "local"))
+    world.add_campaigns(a_campaign("roam"))
+    world.add_profiles(a_profile(CUSTOMER))
+    world.publish(an_event("care.call_started", customer=CUSTOMER, queue="10086"), an_event(customer=CUSTOMER))
+    world.run()
+
+    def run(*args):
+        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        return result.exit_code, result.stdout
+
+    code, out = run("offers", "get", CUSTOMER, "--touchpoint", "care")
+    assert code == 0 and json.loads(out)["campaign_id"] == "roam" and json.loads(out)["status"] == "presented"
+    assert run("offers", "get", CUSTOMER, "--touchpoint", "store")[0] == 1
+    code, out = run("offers", "decline", CUSTOMER, "-t", "care")
+    assert code == 0 and json.loads(out)["status"] == "declined"
+    assert world.sms() == []
+    code, out = run("responses", "--campaign", "roam", "--json")
+    assert sorted(json.loads(line)["kind"] for line in out.splitlines()) == ["declined", "presented"]
+
+    assert run("sms", "reply", f"+{CUSTOMER}", "TD")[0] == 0
+    world.run()
+    assert world.profiles.get_profiles([CUSTOMER])[CUSTOMER].consents.sms is False

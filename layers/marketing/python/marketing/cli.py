@@ -221,3 +221,9 @@ app.add_typer(events_app, name="events")
 
 def main() -> None:
     app()
+
+
+from marketing.cli_responses import offers_app, responses, sms_app  # noqa: E402
+app.add_typer(offers_app, name="offers")
+app.add_typer(sms_app, name="sms")
+app.command()(responses)
