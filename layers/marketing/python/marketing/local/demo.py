@@ -28,7 +28,8 @@ from marketing.domain.campaigns import Campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Profile
-from marketing.local import synthetic
+from marketing.domain.touchpoints import Touchpoints
+from marketing.local import demo_responses, synthetic
 from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
 
 
@@ -49,6 +50,8 @@ class DemoResult:
     aws_calls_per_100_events: float = 0.0
     duplicate_contacts: int = 0
     seconds: float = 0.0
+    follow_ups: dict[str, int] = field(default_factory=dict)      # replies, conversions, touchpoint visits sent in
+    campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)  # per campaign: contacts, rules, responses
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -114,12 +117,14 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         pipeline = Pipeline(emulator.env, emulator.client)
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
         ids = [p["customer_id"] for p in people]
+        session_types = frozenset(Touchpoints.from_file(repo_path("events", "touchpoints.yaml")).sessions)
         with progress_bar() as progress:
             publish = progress.add_task("Publishing events", total=events)
             process = progress.add_task("Handler records done", total=None)
             for number, start in enumerate(range(0, events, wave)):
                 # waves, like a day's traffic: each is published, then drained by the real handlers
-                plan = synthetic.make_events(min(wave, events - start), catalog, campaigns, ids, seed=seed + number)
+                plan = synthetic.make_events(min(wave, events - start), catalog, campaigns, ids, seed=seed + number,
+                                             rare_types=session_types)
                 counter.enabled = False  # publishing is upstream's cost, not the pipeline's
                 stream.put(list(zip(plan.partition_keys, plan.records)))
                 counter.enabled = True
@@ -130,6 +135,8 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                     result.malformed_published[reason] = result.malformed_published.get(reason, 0) + n
                 pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
         counter.enabled = False
+        with console.status("Customers answer: SMS replies, conversions, offers at touchpoints…"):
+            result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed)
         result.aws_calls = dict(counter.calls.most_common())
         result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
 
@@ -149,6 +156,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 latency_by_event[row["event_id"]] = row["latency_ms"]
         result.outcomes = {cid: dict(c) for cid, c in sorted(outcomes.items())}
         result.reasons = dict(reasons.most_common())
+        result.campaigns = demo_responses.per_campaign(rows, env, emulator)
         if latency_by_event:
             values = sorted(latency_by_event.values())
             result.latency_p50_ms = round(statistics.median(values), 2)
@@ -210,6 +218,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
     for rule, n in list(result.reasons.items())[:12]:
         reasons.add_row(rule, str(n))
     console.print(reasons)
+    demo_responses.print_table(result.campaigns, result.follow_ups, console)
     for msisdn, text in result.sms_samples:
         console.print(f"  SMS to {msisdn[:6]}…{msisdn[-2:]}: {text}")
 
