@@ -24,6 +24,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64          # the layer's wheels are manylinux2014_x86_64
 CATALOG_PATH = "/opt/python/catalog.yaml"          # the layer mounts at /opt
 CONTACT_POLICY_PATH = "/opt/python/contact_policy.yaml"
+TOUCHPOINTS_PATH = "/opt/python/touchpoints.yaml"
 
 # CDK's grant methods on KMS-encrypted streams, queues and tables add these action families,
 # always on the one customer-managed key of the stack (Resource = the key's ARN, never '*').
@@ -92,6 +93,7 @@ class MarketingFunction(Construct):
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "CATALOG_PATH": CATALOG_PATH,
             "CONTACT_POLICY_PATH": CONTACT_POLICY_PATH,
+            "TOUCHPOINTS_PATH": TOUCHPOINTS_PATH,
             "RESOURCE_PREFIX": prefix,
         }
         resolved = []

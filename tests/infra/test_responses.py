@@ -103,3 +103,9 @@ def test_decide_reads_sessions_and_writes_attribution_deliver_writes_offers(synt
     assert allows(policy["deliver"], "dynamodb:PutItem", offers)
     assert not any(allows(policy["deliver"], a, offers) for a in READ_TABLE)
     assert not any(allows(policy["deliver"], a, responses_table) for a in READ_TABLE + WRITE_TABLE)
+
+
+def test_decide_reads_the_touchpoints_file_from_the_layer(synth):
+    env = synth.props(synth.function("decide"))["Environment"]["Variables"]
+    assert env["TOUCHPOINTS_PATH"] == "/opt/python/touchpoints.yaml"
+    assert {"OFFERS_TABLE", "RESPONSES_TABLE"} <= set(env)
