@@ -207,3 +207,27 @@ def test_cli_offers_get_accept_and_sms_reply(world, monkeypatch, tmp_path):
     assert run("sms", "reply", f"+{CUSTOMER}", "TD")[0] == 0
     world.run()
     assert world.profiles.get_profiles([CUSTOMER])[CUSTOMER].consents.sms is False
+
+
+def test_the_local_http_front_serves_the_offer_api(world):
+    import urllib.error
+    import urllib.request
+
+    from marketing.local.offer_api import serve_http
+
+    world.add_campaigns(a_campaign("roam"))
+    world.add_profiles(a_profile(CUSTOMER))
+    world.publish(an_event("web.page_view", customer=CUSTOMER, url="/5g"), an_event(customer=CUSTOMER))
+    world.run()
+    server = serve_http(LocalOfferApi(world.env))
+    base = f"http://127.0.0.1:{server.server_address[1]}/customers/{CUSTOMER}/offers"
+    try:
+        with urllib.request.urlopen(f"{base}/web", timeout=5) as response:
+            assert response.status == 200 and json.loads(response.read())["campaign_id"] == "roam"
+        request = urllib.request.Request(f"{base}/web", data=json.dumps({"response": "maybe"}).encode(),
+                                         method="POST", headers={"content-type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 400
+    finally:
+        server.shutdown()

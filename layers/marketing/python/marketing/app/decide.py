@@ -62,8 +62,8 @@ class Decide:
                                               now + timedelta(days=self._policy.complaint_suppression_days))
             if self._inbound is not None:
                 self._inbound.observe(event)
-            if self._attribution is not None:
-                self._attribution.observe(event, index.campaigns)
+            if self._attribution is not None and (attributed := self._attribution.observe(event, index.campaigns)):
+                outcome.count("attributed", attributed)
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
             screening = screen(event, profile, match, now, self._channels, self._policy)
             verdicts = screening.verdicts

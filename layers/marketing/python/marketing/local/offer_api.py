@@ -5,7 +5,9 @@ local stack use it. Emulator only; on AWS, API Gateway invokes the same handler.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from marketing import resources as r
@@ -42,3 +44,37 @@ class LocalOfferApi:
         if campaign_id:
             body["campaign_id"] = campaign_id
         return self.call("POST", f"/customers/{customer_id}/offers/{touchpoint}", body)
+
+
+def serve_http(api: LocalOfferApi, port: int = 0) -> ThreadingHTTPServer:
+    """A tiny HTTP front of the local offer API on 127.0.0.1 (what `marketing local up` serves), so a
+    store or care system under test can call it as it would call API Gateway (without SigV4)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length)) if length else None
+            except ValueError:
+                status, payload = 400, {"statusCode": 400, "message": "body is not JSON"}
+            else:
+                status, payload = api.call(method, self.path.split("?", 1)[0], body)
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self._answer("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._answer("POST")
+
+        def log_message(self, *_: Any) -> None:  # quiet: the local log is for the pipeline
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, name="offer-api", daemon=True).start()
+    return server
