@@ -40,14 +40,16 @@ def _offer(event_id="evt-1", touchpoint="store"):
             "valid_until": (NOW + timedelta(minutes=30)).isoformat()}
 
 
-def test_sessions_keep_each_touchpoint_at_whole_seconds(ports):
+def test_sessions_are_read_and_replaced_per_customer_at_whole_seconds(ports):
     board = ports["board"]
-    board.change_session("c1", "store", NOW)
-    board.change_session("c1", "care", NOW + timedelta(minutes=5))
-    board.change_session("c1", "store", NOW + timedelta(minutes=1))
-    assert board.sessions("c1") == {"store": (NOW + timedelta(minutes=1)).replace(microsecond=0),
-                                    "care": (NOW + timedelta(minutes=5)).replace(microsecond=0)}
-    assert board.sessions("nobody") == {}
+    board.save_sessions({"c1": {"store": NOW, "care": NOW + timedelta(minutes=5)}, "c2": {"app": NOW}})
+    board.save_sessions({"c1": {"store": NOW + timedelta(minutes=1)}})
+    assert board.sessions_of(["c1", "c2", "nobody"]) == {
+        "c1": {"store": (NOW + timedelta(minutes=1)).replace(microsecond=0)},
+        "c2": {"app": NOW.replace(microsecond=0)}}
+    many = {f"k{i:03d}": {"web": NOW} for i in range(130)}  # more than one batch each way
+    board.save_sessions(many)
+    assert len(board.sessions_of(many)) == 130
 
 
 def test_an_offer_is_stored_once_and_moves_status_only_from_the_allowed_ones(ports):

@@ -105,11 +105,11 @@ Once = Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], di
 # (marketing.domain.touchpoints / marketing.domain.responses; adapters in marketing.adapters.aws_responses)
 
 class SessionStore(Protocol):
-    def change_session(self, customer_id: str, touchpoint: str, until: datetime) -> None:
-        """Open (or close, with until = now) the customer's inbound session at a touchpoint."""
+    def sessions_of(self, customer_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        """Each known customer's sessions: touchpoint → open until (expired ones included). Batched."""
 
-    def sessions(self, customer_id: str) -> dict[str, datetime]:
-        """The customer's sessions: touchpoint → open until (expired ones included)."""
+    def save_sessions(self, sessions: dict[str, dict[str, datetime]]) -> None:
+        """Replace these customers' sessions (the caller read them first: one writer per customer). Batched."""
 
 
 class OfferBoard(Protocol):

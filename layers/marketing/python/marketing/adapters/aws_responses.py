@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from botocore.exceptions import ClientError
 
-from marketing.adapters.aws import from_item, to_item
+from marketing.adapters.aws import _RETRIES, _backoff, chunks, from_item, to_item
 from marketing.domain.models import Profile
 from marketing.domain.responses import Exposure, Group, ResponseRecord
 
@@ -40,20 +40,44 @@ class DynamoOfferBoard:
     def __init__(self, client: Any, table: str, keep: timedelta = timedelta(days=1)):
         self._client, self._table, self._keep = client, table, keep
 
-    # sessions
-    def change_session(self, customer_id: str, touchpoint: str, until: datetime) -> None:
-        self._client.update_item(
-            TableName=self._table, Key={"customer_id": {"S": customer_id}, "sk": {"S": SESSION_SK}},
-            UpdateExpression="SET #tp = :until, expires_at = :exp",
-            ExpressionAttributeNames={"#tp": touchpoint},
-            ExpressionAttributeValues={":until": {"N": str(_epoch(until))},
-                                       ":exp": {"N": str(_epoch(until + self._keep))}})
+    # sessions: one item per customer, read and written a batch at a time
+    def sessions_of(self, customer_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        ids = sorted(set(customer_ids))
+        found: dict[str, dict[str, datetime]] = {}
+        for batch in chunks(ids, 100):
+            request = {self._table: {"Keys": [{"customer_id": {"S": i}, "sk": {"S": SESSION_SK}} for i in batch]}}
+            for attempt in range(_RETRIES + 1):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in map(from_item, response.get("Responses", {}).get(self._table, [])):
+                    found[item["customer_id"]] = {k: _utc(v) for k, v in item.items()
+                                                  if k not in ("customer_id", "sk", "expires_at")}
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("sessions: keys still unprocessed after retries")
+        return found
+
+    def save_sessions(self, sessions: dict[str, dict[str, datetime]]) -> None:
+        puts = []
+        for customer_id, by_touchpoint in sorted(sessions.items()):
+            latest = max(by_touchpoint.values())
+            puts.append({"PutRequest": {"Item": to_item({
+                "customer_id": customer_id, "sk": SESSION_SK, "expires_at": _epoch(latest + self._keep),
+                **{tp: _epoch(until) for tp, until in by_touchpoint.items()}})}})
+        for batch in chunks(puts, 25):
+            request = {self._table: list(batch)}
+            for attempt in range(_RETRIES + 1):
+                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("sessions: writes still unprocessed after retries")
 
     def sessions(self, customer_id: str) -> dict[str, datetime]:
-        item = self._client.get_item(TableName=self._table,
-                                     Key={"customer_id": {"S": customer_id}, "sk": {"S": SESSION_SK}}).get("Item")
-        data = from_item(item or {})
-        return {k: _utc(v) for k, v in data.items() if k not in ("customer_id", "sk", "expires_at")}
+        return self.sessions_of([customer_id]).get(customer_id, {})
 
     # offers
     def put_offer(self, offer: dict[str, Any]) -> bool:

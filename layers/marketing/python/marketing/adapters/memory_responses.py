@@ -18,9 +18,12 @@ class MemoryOfferBoard:
         self.offers: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def change_session(self, customer_id: str, touchpoint: str, until: datetime) -> None:
-        # stored at whole seconds, as the table does
-        self.sessions_by_customer.setdefault(customer_id, {})[touchpoint] = until.replace(microsecond=0)
+    def sessions_of(self, customer_ids) -> dict[str, dict[str, datetime]]:
+        return {c: dict(self.sessions_by_customer[c]) for c in set(customer_ids) if c in self.sessions_by_customer}
+
+    def save_sessions(self, sessions: dict[str, dict[str, datetime]]) -> None:
+        for customer_id, by_touchpoint in sessions.items():  # stored at whole seconds, as the table does
+            self.sessions_by_customer[customer_id] = {tp: u.replace(microsecond=0) for tp, u in by_touchpoint.items()}
 
     def sessions(self, customer_id: str) -> dict[str, datetime]:
         return dict(self.sessions_by_customer.get(customer_id, {}))

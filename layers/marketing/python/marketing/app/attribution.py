@@ -11,7 +11,7 @@ from typing import Mapping
 from marketing.domain.campaigns import Campaign
 from marketing.domain.models import CustomerEvent
 from marketing.domain.responses import (UNSUBSCRIBE_EVENTS, attribute_conversion, attribute_unsubscribe,
-                                        conversion_campaigns)
+                                        conversion_campaigns, converted)
 from marketing.ports import Exposures, ResponseStore
 
 
@@ -33,8 +33,8 @@ class Attribution:
         """Records what this event shows (`campaigns`: the live index, id → campaign); returns how many are new."""
         records = []
         candidates = self._conversions(campaigns).get(event.event_type)
-        if candidates:
-            records += attribute_conversion(event, candidates, self._exposures.exposures(event.customer_id))
+        if candidates and (matched := converted(event, candidates)):  # the rule first: no read for a miss
+            records += attribute_conversion(event, matched, self._exposures.exposures(event.customer_id))
         if event.event_type in UNSUBSCRIBE_EVENTS:
             records += attribute_unsubscribe(event, self._responses.for_customer(event.customer_id))
         return self._responses.add(records) if records else 0

@@ -51,6 +51,8 @@ class Decide:
         rows: list[dict[str, Any]] = []
         offers: list[dict[str, Any]] = []
         offer_ids: list[str] = []
+        sessions = (self._inbound.batch(r["kinesis"]["partitionKey"] for r in records)
+                    if self._inbound is not None else None)
 
         def handle(record: KinesisStreamRecord) -> None:
             started = time.perf_counter()
@@ -60,8 +62,8 @@ class Decide:
             if event.event_type == COMPLAINT_EVENT and self._policy.complaint_suppression_days:
                 self._ledger.record_complaint(event.customer_id,
                                               now + timedelta(days=self._policy.complaint_suppression_days))
-            if self._inbound is not None:
-                self._inbound.observe(event)
+            if sessions is not None:
+                sessions.observe(event)
             if self._attribution is not None and (attributed := self._attribution.observe(event, index.campaigns)):
                 outcome.count("attributed", attributed)
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
@@ -69,8 +71,8 @@ class Decide:
             verdicts = screening.verdicts
             if screening.candidates:
                 session_until = None
-                if self._inbound is not None:  # in a session: the offer goes to the touchpoint instead
-                    session_until = self._inbound.route(screening.candidates, event.customer_id, now)
+                if sessions is not None:  # in a session: the offer goes to the touchpoint instead
+                    session_until = sessions.route(screening.candidates, event.customer_id, now)
                 result = self._once(
                     {"event_id": event.event_id, "customer_id": event.customer_id},
                     lambda _: self._commit(screening.candidates, event, profile, now),
@@ -89,6 +91,8 @@ class Decide:
             outcome.count("events")
 
         outcome.failures += process(records, KINESIS, handle)
+        if sessions is not None:
+            sessions.flush()
         if rows:
             self._decisions.write(rows)
         now_offers = [i for i, o in enumerate(offers) if not o.get("not_before")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from marketing.domain.campaigns import Campaign, PushTemplate, SmsTemplate
 from marketing.domain.decisions import Candidate
@@ -27,16 +27,41 @@ class InboundRouting:
     def __init__(self, touchpoints: Touchpoints, sessions: SessionStore):
         self._touchpoints, self._sessions = touchpoints, sessions
 
+    def batch(self, customer_ids: Iterable[str]) -> SessionBatch:
+        return SessionBatch(self._touchpoints, self._sessions, customer_ids)
+
+
+class SessionBatch:
+    """The sessions of one batch's customers: read once, on first need (one BatchGetItem per 100
+    customers), changed as session events pass, written once at the end (one BatchWriteItem per 25).
+    Safe because one customer's records are handled in order by one invocation at a time (Kinesis
+    partition key = customer_id)."""
+
+    def __init__(self, touchpoints: Touchpoints, store: SessionStore, customer_ids: Iterable[str]):
+        self._touchpoints, self._store = touchpoints, store
+        self._ids = set(customer_ids)
+        self._sessions: dict[str, dict[str, datetime]] | None = None
+        self._changed: set[str] = set()
+
+    def _all(self) -> dict[str, dict[str, datetime]]:
+        if self._sessions is None:
+            self._sessions = self._store.sessions_of(self._ids)
+        return self._sessions
+
     def observe(self, event: CustomerEvent) -> None:
         change = self._touchpoints.session_change(event.event_type, event.occurred_at)
         if change is not None:
             touchpoint, until = change
-            self._sessions.change_session(event.customer_id, touchpoint.value, until)
+            self._ids.add(event.customer_id)
+            self._all().setdefault(event.customer_id, {})[touchpoint.value] = until
+            self._changed.add(event.customer_id)
 
     def route(self, candidates: list[Candidate], customer_id: str, now: datetime) -> datetime | None:
         """In a session: every candidate goes to the touchpoint (counted against its caps, no quiet
-        hours — the customer is here now); returns the session's end. One read per event with candidates."""
-        sessions = {Channel(k): v for k, v in self._sessions.sessions(customer_id).items() if k in INBOUND}
+        hours — the customer is here now); returns the session's end."""
+        if customer_id not in self._ids:
+            return None
+        sessions = {Channel(k): v for k, v in self._all().get(customer_id, {}).items() if k in INBOUND}
         current = current_touchpoint(sessions, now)
         if current is None:
             return None
@@ -45,6 +70,12 @@ class InboundRouting:
             candidate.channel = touchpoint
             candidate.not_before = None
         return until
+
+    def flush(self) -> None:
+        if self._changed:
+            sessions = self._all()
+            self._store.save_sessions({c: sessions[c] for c in self._changed})
+            self._changed.clear()
 
 
 def offer_text(campaign: Campaign, values: dict[str, Any]) -> str:

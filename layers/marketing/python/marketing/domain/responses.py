@@ -90,18 +90,20 @@ def latest_exposure(exposures: Iterable[Exposure], campaign_id: str, at: datetim
     return max(inside, key=lambda e: e.at, default=None)
 
 
+def converted(event: CustomerEvent, candidates: Iterable[Campaign]) -> list[Campaign]:
+    """The campaigns whose `conversion` rule (event type and `where`) this event satisfies."""
+    attributes = dict(event.attributes)
+    return [c for c in candidates if c.conversion is not None and c.conversion.event == event.event_type
+            and evaluate(c.conversion_rule, {EVENT: attributes}, event.occurred_at.timestamp())]
+
+
 def attribute_conversion(event: CustomerEvent, candidates: Iterable[Campaign],
                          exposures: list[Exposure]) -> list[ResponseRecord]:
     """A conversion event matching a campaign's `conversion` rule within its window: one record on
     the latest contact (treated) or holdout decision (holdout) of that campaign."""
     out = []
-    attributes = dict(event.attributes)
-    for campaign in candidates:
+    for campaign in converted(event, candidates):
         rule = campaign.conversion
-        if rule is None or rule.event != event.event_type:
-            continue
-        if not evaluate(campaign.conversion_rule, {EVENT: attributes}, event.occurred_at.timestamp()):
-            continue
         exposure = latest_exposure(exposures, campaign.id, event.occurred_at, rule.window)
         if exposure is not None:
             out.append(ResponseRecord(

@@ -24,7 +24,7 @@ from marketing.domain.responses import ResponseKind
 
 REPLY_SHARE, OPT_OUT_SHARE = 0.25, 0.03        # of SMS contacts
 CONVERT_TREATED, CONVERT_HOLDOUT = 0.2, 0.08   # of exposures to a campaign with a conversion rule
-MAX_TOUCHPOINT_VISITS = 300                    # offer API calls stay a few seconds
+MAX_TOUCHPOINT_VISITS = 100                    # offer API calls stay a few seconds
 
 
 def _scan(client: Any, table: str, **kwargs: Any) -> list[dict[str, Any]]:
