@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Any
@@ -49,7 +50,8 @@ def _conversion_event(campaign: Campaign, customer_id: str, n: int, now: datetim
 
 
 def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipeline: Any, seed: int) -> dict[str, int]:
-    """Replies, conversions and touchpoint visits; returns what was sent in."""
+    """Replies, conversions and touchpoint visits; returns what was sent in (and the seconds it took)."""
+    started = time.monotonic()
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     by_id = {c.id: c for c in campaigns}
@@ -102,6 +104,7 @@ def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipel
                 if api.answer(customer_id, touchpoint, accept=accepted)[0] == 200:
                     done["offers accepted" if accepted else "offers declined"] += 1
     pipeline.drain(idle_rounds=2)
+    done["seconds"] = round(time.monotonic() - started, 1)
     return dict(done)
 
 
