@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 Scalar = str | int | float | bool | None
 
@@ -79,6 +79,11 @@ class DeadLetterReason(StrEnum):
     UNKNOWN_CUSTOMER = "unknown_customer"
 
 
+# A customer's preference orders the outbound channels only (inbound touchpoints are where the customer
+# is, not a preference); validated as the three names, kept as Channel members.
+PreferredChannel = Annotated[Literal["sms", "app_push", "email"], AfterValidator(Channel)]
+
+
 def freeze(value: Any) -> Any:
     """Lists become tuples so every profile and attribute value is hashable (the matcher relies on it)."""
     if isinstance(value, list | tuple):
@@ -132,7 +137,7 @@ class Profile(BaseModel):
     locale: str = "zh-CN"
     tags: dict[str, Any] = Field(default_factory=dict)
     consents: Consents = Field(default_factory=Consents)
-    channel_preference: list[Channel] = Field(default_factory=list)
+    channel_preference: list[PreferredChannel] = Field(default_factory=list)
 
     @field_validator("tags")
     @classmethod
