@@ -231,3 +231,18 @@ def test_the_local_http_front_serves_the_offer_api(world):
         assert refused.value.code == 400
     finally:
         server.shutdown()
+
+
+def test_a_global_control_customer_s_conversion_is_attributed_as_holdout(world, monkeypatch, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("global_control_group: 100%\nquiet_hours: null\n")
+    monkeypatch.setenv("CONTACT_POLICY_PATH", str(policy))
+    world.add_campaigns(converting("roam"))
+    world.add_profiles(a_profile(CUSTOMER))
+    first = an_event(customer=CUSTOMER)
+    world.publish(first)
+    world.run()
+    assert (world.decision(first, "roam")["reason"], world.sms()) == ("global_control", [])
+    world.publish(an_event("order.completed", customer=CUSTOMER, product="ROAM_7D"))
+    world.run()
+    assert responses(world, "roam") == [("conversion", "holdout", None)]

@@ -69,6 +69,10 @@ class Decide:
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
             screening = screen(event, profile, match, now, self._channels, self._policy)
             verdicts = screening.verdicts
+            if self._attribution is not None:  # global control: tracked for conversions like the campaign's holdout
+                for cid, verdict_outcome, *_ in verdicts:
+                    if verdict_outcome is Outcome.HOLDOUT:
+                        self._attribution.record_holdout(event, cid, now)
             if screening.candidates:
                 session_until = None
                 if sessions is not None:  # in a session: the offer goes to the touchpoint instead

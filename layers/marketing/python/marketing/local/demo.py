@@ -136,7 +136,8 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
         counter.enabled = False
         with console.status("Customers answer: SMS replies, conversions, offers at touchpoints…"):
-            result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed)
+            # `rows` were read before customers answered: answers (replies, conversions) trigger no campaign
+            result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed, rows)
         result.aws_calls = dict(counter.calls.most_common())
         result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
 
@@ -144,7 +145,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         letters = _drain_queue(sqs, env["EVENTS_DLQ_URL"])
         result.dead_lettered = dict(Counter(letter["reason"] for letter in letters))
 
-        rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
+        # `rows` were read before customers answered: answers (replies, conversions) trigger no campaign
         outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         reasons: Counter[str] = Counter()
         latency_by_event: dict[str, float] = {}

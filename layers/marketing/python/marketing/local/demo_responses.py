@@ -17,25 +17,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from marketing.adapters.aws import KinesisRecordStream, from_item
+from marketing.adapters.aws import KinesisRecordStream
 from marketing.adapters.aws_responses import DynamoResponseStore
 from marketing.domain.campaigns import Campaign
 from marketing.domain.conditions import EVENT, Test, conjuncts
+from marketing.domain.models import INBOUND
 from marketing.domain.responses import ResponseKind
 
 REPLY_SHARE, OPT_OUT_SHARE = 0.25, 0.03        # of SMS contacts
 CONVERT_TREATED, CONVERT_HOLDOUT = 0.2, 0.08   # of exposures to a campaign with a conversion rule
 MAX_TOUCHPOINT_VISITS = 100                    # offer API calls stay a few seconds
-
-
-def _scan(client: Any, table: str, **kwargs: Any) -> list[dict[str, Any]]:
-    items, kwargs = [], {"TableName": table, **kwargs}
-    while True:
-        page = client.scan(**kwargs)
-        items += [from_item(i) for i in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+INBOUND_CHANNELS = frozenset(c.value for c in INBOUND)
 
 
 def _conversion_event(campaign: Campaign, customer_id: str, n: int, now: datetime) -> dict[str, Any]:
@@ -49,23 +41,25 @@ def _conversion_event(campaign: Campaign, customer_id: str, n: int, now: datetim
             "attributes": attributes}
 
 
-def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipeline: Any, seed: int) -> dict[str, int]:
-    """Replies, conversions and touchpoint visits; returns what was sent in (and the seconds it took)."""
+def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipeline: Any, seed: int,
+            rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Replies, conversions and touchpoint visits for the standing decisions `rows` (sent and holdout);
+    returns what was sent in (and the seconds it took)."""
     started = time.monotonic()
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     by_id = {c.id: c for c in campaigns}
-    ddb, sns = emulator.client("dynamodb"), emulator.client("sns")
-    exposures = _scan(ddb, env["CONTACTS_TABLE"], FilterExpression="begins_with(sk, :c) OR begins_with(sk, :h)",
-                      ExpressionAttributeValues={":c": {"S": "contact#"}, ":h": {"S": "holdout#"}})
+    sns = emulator.client("sns")
+    exposed = sorted((r for r in rows.values() if r["outcome"] in ("sent", "holdout") and r["campaign_id"] in by_id),
+                     key=lambda r: r["decision_id"])
     done: Counter[str] = Counter()
     conversions: list[tuple[str, bytes]] = []
-    for n, item in enumerate(sorted(exposures, key=lambda i: (i["customer_id"], i["sk"]))):
-        campaign = by_id.get(item.get("campaign_id", ""))
-        if campaign is None:
-            continue
-        treated = item["sk"].startswith("contact#")
-        if treated and item.get("channel") == "sms" and campaign.offer.reply_code:
+    visits: list[tuple[str, str]] = []
+    for n, row in enumerate(exposed):
+        campaign, treated = by_id[row["campaign_id"]], row["outcome"] == "sent"
+        if treated and row.get("channel") in INBOUND_CHANNELS:
+            visits.append((row["customer_id"], row["channel"]))
+        if treated and row.get("channel") == "sms" and campaign.offer.reply_code:
             roll = rng.random()
             text = None
             if roll < OPT_OUT_SHARE:
@@ -74,22 +68,20 @@ def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipel
                 text = rng.choice([campaign.offer.reply_code, f" {campaign.offer.reply_code.lower()} "])
             if text:
                 sns.publish(TopicArn=env["INBOUND_SMS_TOPIC_ARN"], Message=json.dumps({
-                    "originationNumber": f"+{item['customer_id']}", "destinationNumber": "+10000000000",
+                    "originationNumber": f"+{row['customer_id']}", "destinationNumber": "+10000000000",
                     "messageKeyword": "KEYWORD", "messageBody": text, "inboundMessageId": f"demo-in-{n:06d}",
                     "previousPublishedMessageId": None}))
                 done["sms replies"] += 1
         if campaign.conversion is not None and rng.random() < (CONVERT_TREATED if treated else CONVERT_HOLDOUT):
-            event = _conversion_event(campaign, item["customer_id"], n, now)
-            conversions.append((item["customer_id"], json.dumps(event, ensure_ascii=False).encode()))
+            event = _conversion_event(campaign, row["customer_id"], n, now)
+            conversions.append((row["customer_id"], json.dumps(event, ensure_ascii=False).encode()))
     if conversions:
         KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"]).put(conversions)
         done["conversion events"] = len(conversions)
 
     from marketing.local.offer_api import LocalOfferApi
 
-    offers = _scan(ddb, env["OFFERS_TABLE"], FilterExpression="begins_with(sk, :o)",
-                   ExpressionAttributeValues={":o": {"S": "offer#"}})
-    visits = sorted({(o["customer_id"], o["touchpoint"]) for o in offers})
+    visits = sorted(set(visits))
     rng.shuffle(visits)
     if visits:
         api = LocalOfferApi(env)
@@ -119,7 +111,7 @@ def per_campaign(rows: dict[str, dict[str, Any]], env: dict[str, str], emulator:
         if outcome in ("throttled", "suppressed") and row.get("reason"):
             rule = row["detail"] if row["reason"] == "cap" and row.get("detail") else row["reason"]
             counts.setdefault(f"{outcome}_by", Counter())[rule] += 1
-        if outcome == "sent" and row.get("channel") in ("store", "care", "app", "web"):
+        if outcome == "sent" and row.get("channel") in INBOUND_CHANNELS:
             counts["at_touchpoint"] += 1
     records = DynamoResponseStore(emulator.client("dynamodb"), env["RESPONSES_TABLE"]).everything()
     for record in records:
