@@ -138,8 +138,9 @@ class ResponseStore(Protocol):
 
 
 class Exposures(Protocol):
-    def record_holdout(self, customer_id: str, campaign_id: str, event_id: str, at: datetime) -> None:
-        """A holdout decision, kept where attribution finds it by customer (it is never delivered)."""
+    def record_holdouts(self, holdouts: Sequence[tuple[str, str, str, datetime]]) -> None:
+        """Holdout decisions (customer, campaign, event, at), kept where attribution finds them by
+        customer (they are never delivered). Batched."""
 
     def exposures(self, customer_id: str) -> list[Any]:
         """The customer's contacts and holdout decisions (marketing.domain.responses.Exposure)."""

@@ -181,10 +181,26 @@ class DynamoExposures:
     def __init__(self, client: Any, table: str, history_days: int = 180):
         self._client, self._table, self._history = client, table, timedelta(days=history_days)
 
+    def record_holdouts(self, holdouts: Sequence[tuple[str, str, str, datetime]]) -> None:
+        """(customer, campaign, event, at) each; written 25 to a call (keys unique per request)."""
+        items = {}
+        for customer_id, campaign_id, event_id, at in holdouts:
+            sk = f"holdout#{event_id}#{campaign_id}"
+            items[(customer_id, sk)] = {"PutRequest": {"Item": to_item({
+                "customer_id": customer_id, "sk": sk, "campaign_id": campaign_id, "at": at.isoformat(),
+                "expires_at": _epoch(at + self._history)})}}
+        for batch in chunks(list(items.values()), 25):
+            request = {self._table: list(batch)}
+            for attempt in range(_RETRIES + 1):
+                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("holdouts: writes still unprocessed after retries")
+
     def record_holdout(self, customer_id: str, campaign_id: str, event_id: str, at: datetime) -> None:
-        self._client.put_item(TableName=self._table, Item=to_item({
-            "customer_id": customer_id, "sk": f"holdout#{event_id}", "campaign_id": campaign_id,
-            "at": at.isoformat(), "expires_at": _epoch(at + self._history)}))
+        self.record_holdouts([(customer_id, campaign_id, event_id, at)])
 
     def exposures(self, customer_id: str) -> list[Exposure]:
         out: list[Exposure] = []
@@ -194,7 +210,8 @@ class DynamoExposures:
         while True:
             response = self._client.query(**kwargs)
             for item in map(from_item, response.get("Items", [])):
-                kind, _, event_id = item["sk"].partition("#")
+                kind, _, rest = item["sk"].partition("#")
+                event_id = rest.rpartition("#")[0] if kind == "holdout" else rest  # holdout#EVENT#CAMPAIGN
                 if kind in ("contact", "holdout") and "campaign_id" in item:
                     out.append(Exposure(item["campaign_id"], event_id, datetime.fromisoformat(item["at"]),
                                         Group.TREATED if kind == "contact" else Group.HOLDOUT, item.get("channel")))

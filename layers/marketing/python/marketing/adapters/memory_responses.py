@@ -84,8 +84,13 @@ class MemoryExposures:
         """What deliver's contact record is to attribution (the ledger writes it on AWS)."""
         self.items[(customer_id, f"contact#{event_id}")] = Exposure(campaign_id, event_id, at, Group.TREATED, channel)
 
+    def record_holdouts(self, holdouts) -> None:
+        for customer_id, campaign_id, event_id, at in holdouts:
+            self.record_holdout(customer_id, campaign_id, event_id, at)
+
     def record_holdout(self, customer_id: str, campaign_id: str, event_id: str, at: datetime) -> None:
-        self.items[(customer_id, f"holdout#{event_id}")] = Exposure(campaign_id, event_id, at, Group.HOLDOUT)
+        self.items[(customer_id, f"holdout#{event_id}#{campaign_id}")] = Exposure(campaign_id, event_id, at,
+                                                                                   Group.HOLDOUT)
 
     def exposures(self, customer_id: str) -> list[Exposure]:
         return [e for (c, _), e in self.items.items() if c == customer_id]

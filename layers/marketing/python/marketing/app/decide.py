@@ -97,6 +97,8 @@ class Decide:
         outcome.failures += process(records, KINESIS, handle)
         if sessions is not None:
             sessions.flush()
+        if self._attribution is not None:
+            self._attribution.flush()
         if rows:
             self._decisions.write(rows)
         now_offers = [i for i, o in enumerate(offers) if not o.get("not_before")]

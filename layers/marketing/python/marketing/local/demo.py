@@ -28,6 +28,7 @@ from marketing.domain.campaigns import Campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Profile
+from marketing.domain.responses import UNSUBSCRIBE_EVENTS
 from marketing.domain.touchpoints import Touchpoints
 from marketing.local import demo_responses, synthetic
 from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
@@ -117,7 +118,10 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         pipeline = Pipeline(emulator.env, emulator.client)
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
         ids = [p["customer_id"] for p in people]
-        session_types = frozenset(Touchpoints.from_file(repo_path("events", "touchpoints.yaml")).sessions)
+        # rare in the background traffic: inbound-session openers (most customers are not at a store), and
+        # conversions and unsubscribes (the customers' answers at the end bring those where they belong)
+        session_types = frozenset(Touchpoints.from_file(repo_path("events", "touchpoints.yaml")).sessions) | {
+            c.conversion.event for c in campaigns if c.conversion} | UNSUBSCRIBE_EVENTS
         with progress_bar() as progress:
             publish = progress.add_task("Publishing events", total=events)
             process = progress.add_task("Handler records done", total=None)
@@ -136,7 +140,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
         counter.enabled = False
         with console.status("Customers answer: SMS replies, conversions, offers at touchpoints…"):
-            # `rows` were read before customers answered: answers (replies, conversions) trigger no campaign
+            rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
             result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed, rows)
         result.aws_calls = dict(counter.calls.most_common())
         result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
