@@ -31,6 +31,7 @@ DEFAULT_OUT = ROOT / "build" / "layer"
 PACKAGE = ROOT / "layers" / "marketing" / "python" / "marketing"
 CATALOG = ROOT / "events" / "catalog.yaml"
 CONTACT_POLICY = ROOT / "events" / "contact_policy.yaml"
+TOUCHPOINTS = ROOT / "events" / "touchpoints.yaml"
 
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.12"
@@ -78,6 +79,7 @@ def copy_package(out: Path = DEFAULT_OUT) -> None:
         shutil.rmtree(staged, ignore_errors=True)
     shutil.copyfile(CATALOG, site / "catalog.yaml")
     shutil.copyfile(CONTACT_POLICY, site / "contact_policy.yaml")
+    shutil.copyfile(TOUCHPOINTS, site / "touchpoints.yaml")
 
 
 def install_dependencies(out: Path, requirements: list[str]) -> None:

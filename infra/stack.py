@@ -18,6 +18,7 @@ from infra.constructs.ingestion import Ingestion
 from infra.constructs.observability import Observability
 from infra.constructs.registry import Registry
 from infra.constructs.reports import Reports
+from infra.constructs.responses import Responses
 from infra.constructs.security import Security
 from infra.constructs.state import State
 from infra.constructs.workflows import Workflows
@@ -70,10 +71,12 @@ class MarketingStack(Stack):
         common = dict(ctx=ctx, names=names, prefix=prefix, key=key, layer=self.layer, registry=registry,
                       log_retention=log_retention, removal_policy=removal)
         self.delivery = Delivery(self, "Delivery", **common)          # first: decide sends to its queue
+        self.responses = Responses(self, "Responses", **common)        # before Decisioning: its DLQ is its own
         self.decisioning = Decisioning(self, "Decisioning", **common)
         self.observability = Observability(
             self, "Observability", ctx=ctx, names=names, prefix=prefix, key=key, registry=registry,
-            stream_functions=self.decisioning.functions, queue_functions=self.delivery.functions)
+            stream_functions=self.decisioning.functions,
+            queue_functions={**self.delivery.functions, **self.responses.functions})
 
         self.workflows = Workflows(self, "Workflows", ops_topic=self.observability.topic, **common)
 
@@ -91,3 +94,5 @@ class MarketingStack(Stack):
         for machine, spec in ((self.workflows.approval, resources.APPROVAL), (self.workflows.evaluation, resources.EVALUATION)):
             CfnOutput(self, spec.env, value=machine.state_machine_arn, description=spec.env)
         CfnOutput(self, "APPROVAL_LINK_URL", value=self.workflows.api.url, description="APPROVAL_LINK_URL")
+        if self.responses.api is not None:
+            CfnOutput(self, "OFFER_API_URL", value=self.responses.api.api_endpoint, description="OFFER_API_URL")

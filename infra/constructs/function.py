@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.common import METRICS_NAMESPACE, acknowledge
+from infra.constructs.common import METRICS_NAMESPACE, acknowledge, pascal
 from infra.constructs.registry import Registry
 from marketing import resources
 
@@ -25,6 +25,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64          # the layer's wheels are manylinux2014_x86_64
 CATALOG_PATH = "/opt/python/catalog.yaml"          # the layer mounts at /opt
 CONTACT_POLICY_PATH = "/opt/python/contact_policy.yaml"
+TOUCHPOINTS_PATH = "/opt/python/touchpoints.yaml"
 
 # CDK's grant methods on KMS-encrypted streams, queues and tables add these action families,
 # always on the one customer-managed key of the stack (Resource = the key's ARN, never '*').
@@ -37,9 +38,11 @@ KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/tabl
 ACCESS: dict[str, dict[str, str]] = {
     "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
     "decide": {"campaigns": "read", "contacts": "read_write", "campaign-counters": "read_write", "idempotency": "read_write",
-               "decisions": "put", "delivery": "send", "settings": "read"},
+               "decisions": "put", "delivery": "send", "settings": "read",
+               "offers": "read_write", "responses": "read_write"},  # inbound sessions; attribution
     "deliver": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write", "decisions": "put",
-                "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write"},
+                "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write",
+                "offers": "write"},
     # the campaign lifecycle's task functions (infra/constructs/workflows.py)
     "validate-campaign": {"audit": "write"},
     "estimate-campaign": {"profiles": "read", "campaigns": "read", "customer-events": "read", "audit": "write"},
@@ -48,6 +51,9 @@ ACCESS: dict[str, dict[str, str]] = {
     "activate-campaign": {"campaigns": "write", "audit": "write"},
     "evaluate-campaign": {"campaigns": "read", "reports": "write", "audit": "read_write"},
     "approval-link": {"audit": "read_write"},
+    "responses": {"campaigns": "read", "profiles": "read_write", "contacts": "read", "responses": "read_write",
+                  "customer-events": "write"},
+    "offer-api": {"offers": "read_write", "responses": "write", "customer-events": "write"},
 }
 
 
@@ -68,6 +74,11 @@ def _grant(construct, mode: str, grantee: iam.IGrantable) -> None:
             getattr(construct, modes[mode])(grantee)
             return
     raise TypeError(f"no grant for {type(construct).__name__}")
+
+
+def _has_indexes(table: dynamodb.Table) -> bool:
+    """State names each table's construct after its resources.Table (pascal of the logical name)."""
+    return any(spec.indexes and pascal(spec.logical) == table.node.id for spec in resources.TABLES)
 
 
 class MarketingFunction(Construct):
@@ -93,6 +104,7 @@ class MarketingFunction(Construct):
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "CATALOG_PATH": CATALOG_PATH,
             "CONTACT_POLICY_PATH": CONTACT_POLICY_PATH,
+            "TOUCHPOINTS_PATH": TOUCHPOINTS_PATH,
             "RESOURCE_PREFIX": prefix,
         }
         resolved = []
@@ -142,6 +154,13 @@ class MarketingFunction(Construct):
                     "support no resource-level permissions, so AWS requires Resource '*' for them.")
         for action in KMS_GRANT_ACTIONS:
             acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", KMS_GRANT_REASON)
+        for construct, _mode in resolved:  # CDK's table grants cover the table's indexes as `<arn>/index/*`
+            if isinstance(construct, dynamodb.Table) and _has_indexes(construct):
+                stack = Stack.of(construct)
+                logical_id = stack.resolve(stack.get_logical_id(construct.node.default_child))
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+                            "CDK's table grant covers the table's own global secondary indexes (index/*) so the "
+                            "function can Query them (e.g. by-msisdn, by-campaign); no other table is matched.")
         acknowledge(self.function, "AwsSolutions-L1",
                     "Python 3.12 is pinned on purpose: infra/build_layer.py builds the shared layer's binary "
                     "wheels (pydantic-core, PyYAML, MarkupSafe) for cp312; runtime and layer move together.")

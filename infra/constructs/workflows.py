@@ -37,7 +37,7 @@ class Workflows(Construct):
         super().__init__(scope, id)
         stack = Stack.of(self)
 
-        for spec in resources.TOPICS:
+        for spec in resources.WORKFLOW_TOPICS:
             registry.topics[spec.logical] = sns.Topic(
                 self, f"{pascal(spec.logical)}Topic", topic_name=names(spec.logical), master_key=key,
                 enforce_ssl=True, display_name=f"{prefix} {spec.logical}")

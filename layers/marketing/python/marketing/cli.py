@@ -226,3 +226,9 @@ import marketing.cli_campaigns  # noqa: E402,F401  (registers campaign submit/ap
 
 def main() -> None:
     app()
+
+
+from marketing.cli_responses import offers_app, responses, sms_app  # noqa: E402
+app.add_typer(offers_app, name="offers")
+app.add_typer(sms_app, name="sms")
+app.command()(responses)

@@ -197,3 +197,54 @@ class CampaignRecords(Protocol):
     def read(self, campaign_id: str) -> Iterable[dict[str, Any]]:
         """Every row about the campaign: decision records (with `outcome`) and contact/response/
         conversion/unsubscribe rows (with `kind`), as domain.evaluation.evaluate_campaign reads them."""
+
+# ---------------------------------------------------------------- inbound touchpoints and responses
+# (marketing.domain.touchpoints / marketing.domain.responses; adapters in marketing.adapters.aws_responses)
+
+class SessionStore(Protocol):
+    def sessions_of(self, customer_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        """Each known customer's sessions: touchpoint → open until (expired ones included). Batched."""
+
+    def save_sessions(self, sessions: dict[str, dict[str, datetime]]) -> None:
+        """Replace these customers' sessions (the caller read them first: one writer per customer). Batched."""
+
+
+class OfferBoard(Protocol):
+    """The offers waiting at inbound touchpoints (the offers table)."""
+
+    def put_offer(self, offer: dict[str, Any]) -> bool:
+        """Store an offer for its touchpoint; False if this event's offer is already there."""
+
+    def open_offers(self, customer_id: str, touchpoint: str) -> list[dict[str, Any]]:
+        """The customer's offers at a touchpoint (every status; the caller picks)."""
+
+    def move(self, customer_id: str, sk: str, to: str, allowed_from: Sequence[str], at: datetime) -> bool:
+        """Change an offer's status if it is one of `allowed_from` (atomically); False if not."""
+
+
+class ResponseStore(Protocol):
+    def add(self, records: Sequence[Any]) -> int:
+        """Store response records (idempotent per record key); returns how many were new."""
+
+    def remove(self, record: Any) -> None:
+        """Take back a record whose side effect failed (so a retry does it again)."""
+
+    def for_customer(self, customer_id: str) -> list[Any]: ...
+
+    def for_campaign(self, campaign_id: str) -> list[Any]: ...
+
+
+class Exposures(Protocol):
+    def record_holdouts(self, holdouts: Sequence[tuple[str, str, str, datetime]]) -> None:
+        """Holdout decisions (customer, campaign, event, at), kept where attribution finds them by
+        customer (they are never delivered). Batched."""
+
+    def exposures(self, customer_id: str) -> list[Any]:
+        """The customer's contacts and holdout decisions (marketing.domain.responses.Exposure)."""
+
+
+class Subscribers(Protocol):
+    def customer_by_msisdn(self, msisdn: str) -> str | None: ...
+
+    def opt_out(self, customer_id: str, channel: str, at: datetime) -> bool:
+        """Withdraw the customer's consent to a channel now; False if the customer is unknown."""

@@ -89,22 +89,57 @@ class QueueMapping:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """An SNS topic (KMS-encrypted) a function is subscribed to."""
+
+    logical: str
+    env: str                      # environment variable carrying the topic ARN
+
+
+@dataclass(frozen=True)
+class TopicSubscription:
+    """A function subscribed to a topic; failed asynchronous invocations go to `dead_letter`."""
+
+    topic: str
+    dead_letter: str              # logical name of the queue
+    retry_attempts: int = 2       # Lambda's asynchronous retries before the dead-letter queue
+    max_event_age_s: int = 3600
+
+
+@dataclass(frozen=True)
+class HttpApi:
+    """A function behind an API Gateway HTTP API (IAM-authorised routes)."""
+
+    routes: tuple[str, ...]       # "METHOD /path/{param}"
+    throttle_rate: int = 50       # requests per second (stage default)
+    throttle_burst: int = 100
+
+
+@dataclass(frozen=True)
 class Function:
     logical: str
     handler_dir: str              # functions/<handler_dir>/handler.py
     memory_mb: int = 512
     timeout_s: int = 60
-    source: StreamMapping | QueueMapping | None = None
+    source: StreamMapping | QueueMapping | TopicSubscription | HttpApi | None = None
     uses: tuple[str, ...] = field(default=())  # logical names of resources it reads/writes
 
 
-PROFILES = Table("profiles", "PROFILES_TABLE", Key("customer_id"))
+PROFILES = Table("profiles", "PROFILES_TABLE", Key("customer_id"),
+                 indexes=(Index("by-msisdn", Key("msisdn")),))  # who sent an inbound SMS
 CAMPAIGNS = Table("campaigns", "CAMPAIGNS_TABLE", Key("campaign_id"))
 CONTACTS = Table("contacts", "CONTACTS_TABLE", Key("customer_id"), Key("sk"), ttl_attribute="expires_at")
 IDEMPOTENCY = Table("idempotency", "IDEMPOTENCY_TABLE", Key("id"), ttl_attribute="expiration")
 COUNTERS = Table("campaign-counters", "COUNTERS_TABLE", Key("campaign_id"), Key("sk"))
 SETTINGS = Table("settings", "SETTINGS_TABLE", Key("name"))  # operator settings live without redeploy (contact policy)
 SEND_RATES = Table("send-rates", "SEND_RATES_TABLE", Key("bucket"), ttl_attribute="expires_at")  # sends per sender per second
+# inbound touchpoints: (customer, `session`) open sessions, (customer, `offer#TOUCHPOINT#EVENT`) offers
+OFFERS = Table("offers", "OFFERS_TABLE", Key("customer_id"), Key("sk"), ttl_attribute="expires_at")
+# response records (marketing.domain.responses.ResponseRecord); the evaluation queries by campaign
+RESPONSES = Table("responses", "RESPONSES_TABLE", Key("customer_id"), Key("sk"),
+                  indexes=(Index("by-campaign", Key("campaign_id"), Key("at")),))
+
+INBOUND_SMS = Topic("inbound-sms", "INBOUND_SMS_TOPIC_ARN")  # End User Messaging two-way SMS publishes here
 
 CUSTOMER_EVENTS = Stream("customer-events", "CUSTOMER_EVENTS_STREAM")
 ENRICHED_EVENTS = Stream("enriched-events", "ENRICHED_EVENTS_STREAM")
@@ -114,6 +149,7 @@ ENRICH_FAILURES = Queue("enrich-failures", "ENRICH_FAILURES_URL")
 DECIDE_FAILURES = Queue("decide-failures", "DECIDE_FAILURES_URL")
 DELIVERY_DLQ = Queue("delivery-dlq", "DELIVERY_DLQ_URL")
 DELIVERY = Queue("delivery", "DELIVERY_QUEUE_URL", visibility_timeout_s=120, dead_letter="delivery-dlq")
+RESPONSES_DLQ = Queue("responses-dlq", "RESPONSES_DLQ_URL")  # inbound SMS the responses function failed on
 
 DECISIONS_BUCKET = Bucket("decisions", "DECISIONS_BUCKET")
 REPORTS_BUCKET = Bucket("reports", "REPORTS_BUCKET")
@@ -127,21 +163,38 @@ ENRICH = Function(
 DECIDE = Function(
     "decide", "decide",
     source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
-    uses=("campaigns", "contacts", "campaign-counters", "idempotency", "decisions", "delivery", "settings"),
+    uses=("campaigns", "contacts", "campaign-counters", "idempotency", "decisions", "delivery", "settings",
+          "offers", "responses"),  # inbound sessions; attribution of conversions and unsubscribes
 )
 DELIVER = Function(
     "deliver", "deliver",
     source=QueueMapping("delivery"),
     uses=("campaigns", "contacts", "idempotency", "decisions", "delivery",  # failed rows; offers held past quiet hours
-          "profiles", "settings", "send-rates"),  # consent re-check on release; live policy; send pacing
+          "profiles", "settings", "send-rates",  # consent re-check on release; live policy; send pacing
+          "offers"),  # offers for inbound touchpoints
+)
+RESPONDER = Function(
+    "responses", "responses",
+    memory_mb=256, timeout_s=30,
+    source=TopicSubscription("inbound-sms", dead_letter="responses-dlq"),
+    uses=("campaigns", "profiles", "contacts", "responses", "customer-events"),
+)
+OFFER_API = Function(
+    "offer-api", "offer_api",
+    memory_mb=256, timeout_s=10,
+    source=HttpApi(("GET /customers/{customer_id}/offers/{touchpoint}",
+                    "POST /customers/{customer_id}/offers/{touchpoint}")),
+    uses=("offers", "responses", "customer-events"),
 )
 
-TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS, SETTINGS, SEND_RATES)
+TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS, SETTINGS, SEND_RATES, OFFERS, RESPONSES)
 STREAMS = (CUSTOMER_EVENTS, ENRICHED_EVENTS)
-QUEUES = (EVENTS_DLQ, ENRICH_FAILURES, DECIDE_FAILURES, DELIVERY_DLQ, DELIVERY)  # DLQs before their sources
+QUEUES = (EVENTS_DLQ, ENRICH_FAILURES, DECIDE_FAILURES, DELIVERY_DLQ, DELIVERY, RESPONSES_DLQ)  # DLQs before their sources
+INBOUND_TOPICS = (INBOUND_SMS,)
+TOPICS = INBOUND_TOPICS
 BUCKETS = (DECISIONS_BUCKET, REPORTS_BUCKET)
 DELIVERY_STREAMS = (DECISIONS_FIREHOSE,)
-FUNCTIONS = (ENRICH, DECIDE, DELIVER)
+FUNCTIONS = (ENRICH, DECIDE, DELIVER, RESPONDER, OFFER_API)
 
 
 def physical_name(prefix: str, logical: str) -> str:
@@ -150,12 +203,6 @@ def physical_name(prefix: str, logical: str) -> str:
 
 
 # ---------------------------------------------------------------- campaign lifecycle (Step Functions)
-
-@dataclass(frozen=True)
-class Topic:
-    logical: str
-    env: str                      # environment variable carrying the topic ARN
-
 
 @dataclass(frozen=True)
 class StateMachine:
@@ -190,7 +237,8 @@ APPROVAL = StateMachine("approval", "APPROVAL_STATE_MACHINE_ARN", functions=(
     "validate-campaign", "estimate-campaign", "request-approval", "expire-approval", "activate-campaign"))
 
 TABLES = (*TABLES, AUDIT)
-TOPICS = (APPROVALS_TOPIC, OWNERS_TOPIC)
+WORKFLOW_TOPICS = (APPROVALS_TOPIC, OWNERS_TOPIC)
+TOPICS = (*INBOUND_TOPICS, *WORKFLOW_TOPICS)
 # Not in FUNCTIONS (the event path the pollers run): invoked by the state machines and the approval API.
 WORKFLOW_FUNCTIONS = (VALIDATE_CAMPAIGN, ESTIMATE_CAMPAIGN, REQUEST_APPROVAL, EXPIRE_APPROVAL, ACTIVATE_CAMPAIGN,
                       EVALUATE_CAMPAIGN, APPROVAL_LINK)

@@ -15,6 +15,7 @@ from marketing import resources
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.models import Channel
+from marketing.domain.touchpoints import Touchpoints
 
 
 class MissingSetting(RuntimeError):
@@ -29,6 +30,12 @@ class Settings(BaseModel):
     contacts_table: str | None = None
     idempotency_table: str | None = None
     counters_table: str | None = None
+    offers_table: str | None = None
+    responses_table: str | None = None
+    responses_dlq_url: str | None = None
+    inbound_sms_topic_arn: str | None = None
+    touchpoints_path: str = "events/touchpoints.yaml"
+    opt_out_keywords: frozenset[str] = frozenset({"TD", "STOP", "退订"})
     customer_events_stream: str | None = None
     enriched_events_stream: str | None = None
     events_dlq_url: str | None = None
@@ -83,11 +90,13 @@ class Settings(BaseModel):
                     "SMS_SENDER", "UNSUBSCRIBE_BASE_URL", "UNSUBSCRIBE_SECRET", "UNSUBSCRIBE_SECRET_ARN", "UNSUBSCRIBE_MAILTO",
                     "DELIVERY_RETRY_ATTEMPTS", "DELIVERY_RETRY_BACKOFF_SECONDS", "PACING_HORIZON_SECONDS",
                     "APPROVAL_LINK_URL", "APPROVAL_BUDGET_THRESHOLD",
-                    "EVALUATION_DELAY_SECONDS", "ESTIMATE_MAX_EVENTS", "COST_PER_CONTACT"):
+                    "EVALUATION_DELAY_SECONDS", "ESTIMATE_MAX_EVENTS", "COST_PER_CONTACT", "TOUCHPOINTS_PATH"):
             if key in env:
                 values[key.lower()] = env[key]
         if "DELIVERY_CHANNELS" in env:
             values["channels"] = frozenset(c.strip() for c in env["DELIVERY_CHANNELS"].split(",") if c.strip())
+        if "OPT_OUT_KEYWORDS" in env:
+            values["opt_out_keywords"] = frozenset(k.strip() for k in env["OPT_OUT_KEYWORDS"].split(",") if k.strip())
         return cls.model_validate(values)
 
     def require(self, *names: str) -> None:
@@ -98,6 +107,10 @@ class Settings(BaseModel):
     @cached_property
     def catalog(self) -> EventCatalog:
         return EventCatalog.from_file(self.catalog_path)
+
+    @cached_property
+    def touchpoints(self) -> Touchpoints:
+        return Touchpoints.from_file(self.touchpoints_path)
 
     @cached_property
     def contact_policy(self) -> ContactPolicy:

@@ -77,11 +77,14 @@ class DynamoProfileStore:
 
     @staticmethod
     def _item(profile: Profile) -> dict[str, Any]:
-        return {
+        item = {
             "customer_id": {"S": profile.customer_id},
             "status": {"S": profile.status},
             "doc": {"S": profile.model_dump_json(exclude_none=True)},
         }
+        if profile.msisdn:  # the `by-msisdn` index: who sent an inbound SMS
+            item["msisdn"] = {"S": profile.msisdn}
+        return item
 
     def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
         ids = sorted(set(customer_ids))

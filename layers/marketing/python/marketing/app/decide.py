@@ -14,12 +14,14 @@ from typing import Any, Callable
 
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
+from marketing.app.attribution import Attribution
 from marketing.app.batch import KINESIS, BatchOutcome, process
 from marketing.app.campaign_cache import CampaignCache
+from marketing.app.inbound import DEFAULT_VALIDITY, InboundRouting
 from marketing.domain.channels import channel_preference
 from marketing.domain.contact_policy import ContactPolicy, cap_checks
 from marketing.domain.decisions import Candidate, Verdict, all_verdicts, arbitrate, decision_id, record_rows, screen
-from marketing.domain.models import Channel, CustomerEvent, Outcome, Profile, Reason
+from marketing.domain.models import INBOUND, Channel, CustomerEvent, Outcome, Profile, Reason
 from marketing.ports import ContactLedger, ContactRequest, DecisionSink, Once, Outbox
 
 
@@ -54,8 +56,10 @@ def contact_request(candidate: Candidate, event: CustomerEvent, profile: Profile
 class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
                  once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
-                 policy: ContactPolicy | Callable[[], ContactPolicy] | None = None):
+                 policy: ContactPolicy | Callable[[], ContactPolicy] | None = None, inbound: InboundRouting | None = None,
+                 attribution: Attribution | None = None):
         self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
+        self._inbound, self._attribution = inbound, attribution  # inbound touchpoints; responses
         self._once, self._clock, self._channels = once, clock, channels
         # the policy in force: a fixed one, or a source read per batch (the operator's table copy, cached)
         self._policy_source = policy if callable(policy) else (lambda fixed=policy or ContactPolicy(): fixed)
@@ -70,6 +74,8 @@ class Decide:
         rows: list[dict[str, Any]] = []
         offers: list[dict[str, Any]] = []
         offer_ids: list[str] = []
+        sessions = (self._inbound.batch(r["kinesis"]["partitionKey"] for r in records)
+                    if self._inbound is not None else None)
 
         def handle(record: KinesisStreamRecord) -> None:
             started = time.perf_counter()
@@ -79,25 +85,45 @@ class Decide:
             if event.event_type == COMPLAINT_EVENT and self._policy.complaint_suppression_days:
                 self._ledger.record_complaint(event.customer_id,
                                               now + timedelta(days=self._policy.complaint_suppression_days))
+            if sessions is not None:
+                sessions.observe(event)
+            if self._attribution is not None and (attributed := self._attribution.observe(event, index.campaigns)):
+                outcome.count("attributed", attributed)
             match = index.match(event.event_type, event.attributes, profile.fields(), profile.tags, now_ts)
             if match.eligible:  # the channel preference model: only customers some campaign may contact
                 profile = self._with_learned_preference(profile)
             screening = screen(event, profile, match, now, self._channels, self._policy)
             verdicts = screening.verdicts
+            if self._attribution is not None:  # global control: tracked for conversions like the campaign's holdout
+                for cid, verdict_outcome, *_ in verdicts:
+                    if verdict_outcome is Outcome.HOLDOUT:
+                        self._attribution.record_holdout(event, cid, now)
             if screening.candidates:
+                session_until = None
+                if sessions is not None:  # in a session: the offer goes to the touchpoint instead
+                    session_until = sessions.route(screening.candidates, event.customer_id, now)
                 result = self._once(
                     {"event_id": event.event_id, "customer_id": event.customer_id},
                     lambda _: self._commit(screening.candidates, event, profile, now),
                 )
                 verdicts = verdicts + [_verdict(v) for v in result["verdicts"]]
+                if result["winner"] and result.get("holdout") and self._attribution is not None:
+                    self._attribution.record_holdout(event, result["winner"], now)
                 if result["winner"] and not result.get("holdout"):
-                    offers.append(self._offer(event, profile, result, decided_at))
+                    offer = self._offer(event, profile, result, decided_at)
+                    if result["channel"] in INBOUND:
+                        offer["valid_until"] = (session_until or now + DEFAULT_VALIDITY).isoformat()
+                    offers.append(offer)
                     offer_ids.append(record.kinesis.sequence_number)
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             rows.extend(record_rows(event, all_verdicts(screening.rejected, verdicts), decided_at, latency_ms))
             outcome.count("events")
 
         outcome.failures += process(records, KINESIS, handle)
+        if sessions is not None:
+            sessions.flush()
+        if self._attribution is not None:
+            self._attribution.flush()
         if rows:
             self._decisions.write(rows)
         now_offers = [i for i, o in enumerate(offers) if not o.get("not_before")]

@@ -21,11 +21,12 @@ from typing import Any, Callable
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from marketing.app.batch import SQS, BatchOutcome, process
+from marketing.app.inbound import present
 from marketing.app.pacing import Paced, Pacing
 from marketing.domain import messages, unsubscribe
 from marketing.domain.campaigns import Campaign, EmailTemplate, PushTemplate, SmsTemplate
 from marketing.domain.contact_policy import ContactPolicy, quiet_until, release_refusal
-from marketing.domain.models import Channel, Outcome, Profile, Reason
+from marketing.domain.models import INBOUND, Channel, Outcome, Profile, Reason
 from marketing.domain.templates import MissingField
 from marketing.ports import (
     CampaignStore,
@@ -33,6 +34,7 @@ from marketing.ports import (
     DecisionSink,
     DeliveryError,
     EmailSender,
+    OfferBoard,
     Once,
     Outbox,
     ProfileStore,
@@ -69,7 +71,9 @@ class Deliver:
                  cache_seconds: float = 30.0, *, push: PushSender | None = None, profiles: ProfileStore | None = None,
                  policy: Callable[[], ContactPolicy] | None = None, pacing: Pacing | None = None,
                  senders: dict[Channel, str] | None = None, links: UnsubscribeLinks | None = None,
-                 retry: Retry = Retry(), sleep: Callable[[float], None] = time.sleep):
+                 retry: Retry = Retry(), sleep: Callable[[float], None] = time.sleep,
+                 offer_board: OfferBoard | None = None):
+        self._offer_board = offer_board  # inbound touchpoints: the offer waits there, nothing is sent
         self._campaigns, self._ledger, self._sms, self._email, self._push = campaigns, ledger, sms, email, push
         self._decisions, self._once, self._clock = decisions, once, clock
         self._cache_seconds = cache_seconds
@@ -161,6 +165,8 @@ class Deliver:
     def _deliver(self, offer: dict[str, Any], policy: ContactPolicy, released: dict[str, Profile]) -> dict[str, Any]:
         campaign = self._campaign(offer["campaign_id"])
         channel = Channel(offer["channel"])
+        if channel in INBOUND and campaign is not None and self._offer_board is not None:
+            return present(self._offer_board, self._ledger, offer, campaign, channel, self._clock())
         contact = dict(offer.get("contact") or {})
         if offer.get("not_before") and self._profiles is not None:  # held: the customer may have opted out since
             profile = released.get(offer["customer_id"])

@@ -9,7 +9,7 @@ from marketing.app.batch import BatchOutcome
 
 # count name prefix → (metric name, dimension name)
 _DIMENSIONED = {"outcome": ("Decisions", "outcome"), "dead_lettered": ("DeadLettered", "reason"),
-                "delivery": ("Deliveries", "status")}
+                "delivery": ("Deliveries", "status"), "reply": ("InboundSms", "result")}
 
 
 def report(metrics: Metrics, outcome: BatchOutcome) -> None:

@@ -12,14 +12,17 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from marketing.adapters import aws
+from marketing.adapters import aws, aws_responses
+from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
 from marketing.app.decide import Decide
 from marketing.app.deliver import Deliver, Retry, UnsubscribeLinks
 from marketing.app.pacing import Pacing
 from marketing.app.policy_source import PolicySource
-from marketing.domain.models import Channel
 from marketing.app.enrich import Enrich
+from marketing.app.inbound import InboundRouting, OfferDesk
+from marketing.app.responses import SmsReplies
+from marketing.domain.models import Channel
 from marketing.settings import MissingSetting, Settings
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
@@ -64,7 +67,7 @@ def build_enrich(settings: Settings) -> Enrich:
 
 def build_decide(settings: Settings) -> Decide:
     settings.require("campaigns_table", "contacts_table", "counters_table", "idempotency_table", "decisions_firehose",
-                     "delivery_queue_url")
+                     "delivery_queue_url", "offers_table", "responses_table")
     dynamodb = client("dynamodb")
     store = aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid)
     return Decide(
@@ -77,6 +80,8 @@ def build_decide(settings: Settings) -> Decide:
         clock=utc_now,
         channels=settings.channels,
         policy=_policy_source(settings, dynamodb),
+        inbound=InboundRouting(settings.touchpoints, aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table)),
+        attribution=_attribution(settings, dynamodb),
     )
 
 
@@ -99,7 +104,8 @@ def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
 
 
 def build_deliver(settings: Settings) -> Deliver:
-    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url")
+    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url",
+                     "offers_table")
     dynamodb = client("dynamodb")
     sns = client("sns")
     return Deliver(
@@ -120,4 +126,36 @@ def build_deliver(settings: Settings) -> Deliver:
         senders={Channel.SMS: settings.sms_sender},
         links=_unsubscribe_links(settings),
         retry=Retry(settings.delivery_retry_attempts, settings.delivery_retry_backoff_seconds),
+        offer_board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
+    )
+
+
+def _attribution(settings: Settings, dynamodb: Any) -> Attribution:
+    return Attribution(aws_responses.DynamoExposures(dynamodb, settings.contacts_table, settings.contact_history_days),
+                       aws_responses.DynamoResponseStore(dynamodb, settings.responses_table))
+
+
+def build_responses(settings: Settings) -> SmsReplies:
+    settings.require("campaigns_table", "profiles_table", "contacts_table", "responses_table", "customer_events_stream")
+    dynamodb = client("dynamodb")
+    return SmsReplies(
+        campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+        subscribers=aws_responses.DynamoSubscribers(dynamodb, settings.profiles_table),
+        exposures=aws_responses.DynamoExposures(dynamodb, settings.contacts_table, settings.contact_history_days),
+        responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
+        events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),
+        clock=utc_now,
+        opt_out_keywords=settings.opt_out_keywords,
+        cache_seconds=settings.campaign_cache_seconds,
+    )
+
+
+def build_offer_desk(settings: Settings) -> OfferDesk:
+    settings.require("offers_table", "responses_table", "customer_events_stream")
+    dynamodb = client("dynamodb")
+    return OfferDesk(
+        board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
+        responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
+        events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),
+        clock=utc_now,
     )

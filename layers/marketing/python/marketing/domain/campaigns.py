@@ -29,7 +29,7 @@ from pydantic import (
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.conditions import EVENT, FIELD, TRUE, LocatedError, Node, Scope, parse
 from marketing.domain.durations import format_duration, parse_duration, parse_percent
-from marketing.domain.models import Channel
+from marketing.domain.models import OUTBOUND, Channel
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
 Percent = Annotated[float, BeforeValidator(parse_percent)]
@@ -86,14 +86,14 @@ class ChannelSpec(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ChannelSpec:
-        named = [c for c in Channel if getattr(self, c.value) is not None]
+        named = [c for c in OUTBOUND if getattr(self, c.value) is not None]
         if len(named) != 1:
             raise ValueError("each channel entry names exactly one of sms, app_push, email")
         return self
 
     @cached_property
     def channel(self) -> Channel:
-        return next(c for c in Channel if getattr(self, c.value) is not None)
+        return next(c for c in OUTBOUND if getattr(self, c.value) is not None)
 
     @property
     def template(self) -> SmsTemplate | PushTemplate | EmailTemplate:

@@ -7,17 +7,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 Scalar = str | int | float | bool | None
 
 
 class Channel(StrEnum):
+    """Where an offer goes: an outbound message, or an inbound touchpoint where the customer is
+    in contact right now (the offer waits in the offers table for that touchpoint to show it)."""
+
     SMS = "sms"
     APP_PUSH = "app_push"
     EMAIL = "email"
+    STORE = "store"   # store counter
+    CARE = "care"     # care call (agent desktop / IVR)
+    APP = "app"       # a live app session (in-app offer card)
+    WEB = "web"       # a live web session (online business hall)
+
+
+OUTBOUND = (Channel.SMS, Channel.APP_PUSH, Channel.EMAIL)
+INBOUND = frozenset({Channel.STORE, Channel.CARE, Channel.APP, Channel.WEB})
 
 
 class Outcome(StrEnum):
@@ -66,6 +77,11 @@ class DeadLetterReason(StrEnum):
     IN_FUTURE = "in_future"
     TOO_OLD = "too_old"
     UNKNOWN_CUSTOMER = "unknown_customer"
+
+
+# A customer's preference orders the outbound channels only (inbound touchpoints are where the customer
+# is, not a preference); validated as the three names, kept as Channel members.
+PreferredChannel = Annotated[Literal["sms", "app_push", "email"], AfterValidator(Channel)]
 
 
 def freeze(value: Any) -> Any:
@@ -121,7 +137,7 @@ class Profile(BaseModel):
     locale: str = "zh-CN"
     tags: dict[str, Any] = Field(default_factory=dict)
     consents: Consents = Field(default_factory=Consents)
-    channel_preference: list[Channel] = Field(default_factory=list)
+    channel_preference: list[PreferredChannel] = Field(default_factory=list)
     # the SNS platform endpoint ARN the customer's app registered (app push goes there); extends SPEC 4.2
     push_endpoint: str | None = None
 

@@ -29,7 +29,9 @@ from marketing.domain.catalog import EventCatalog
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Profile
 from marketing.desk import CampaignDesk
-from marketing.local import synthetic
+from marketing.domain.responses import UNSUBSCRIBE_EVENTS
+from marketing.domain.touchpoints import Touchpoints
+from marketing.local import demo_responses, synthetic
 from marketing.local.story import DemoStory, StoryResult
 from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
 
@@ -52,6 +54,8 @@ class DemoResult:
     duplicate_contacts: int = 0
     story: StoryResult | None = None
     seconds: float = 0.0
+    follow_ups: dict[str, int] = field(default_factory=dict)      # replies, conversions, touchpoint visits sent in
+    campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)  # per campaign: contacts, rules, responses
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -120,12 +124,17 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         counter = CallCounter()
         boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
         ids = [p["customer_id"] for p in people]
+        # rare in the background traffic: inbound-session openers (most customers are not at a store), and
+        # conversions and unsubscribes (the customers' answers at the end bring those where they belong)
+        session_types = frozenset(Touchpoints.from_file(repo_path("events", "touchpoints.yaml")).sessions) | {
+            c.conversion.event for c in campaigns if c.conversion} | UNSUBSCRIBE_EVENTS
         with progress_bar() as progress:
             publish = progress.add_task("Publishing events", total=events)
             process = progress.add_task("Handler records done", total=None)
             for number, start in enumerate(range(0, events, wave)):
                 # waves, like a day's traffic: each is published, then drained by the real handlers
-                plan = synthetic.make_events(min(wave, events - start), catalog, campaigns, ids, seed=seed + number)
+                plan = synthetic.make_events(min(wave, events - start), catalog, campaigns, ids, seed=seed + number,
+                                             rare_types=session_types)
                 counter.enabled = False  # publishing is upstream's cost, not the pipeline's
                 stream.put(list(zip(plan.partition_keys, plan.records)))
                 counter.enabled = True
@@ -136,6 +145,9 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                     result.malformed_published[reason] = result.malformed_published.get(reason, 0) + n
                 pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
         counter.enabled = False
+        with console.status("Customers answer: SMS replies, conversions, offers at touchpoints…"):
+            rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
+            result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed, rows)
         result.aws_calls = dict(counter.calls.most_common())
         _story_second_act(story, stream, pipeline, emulator, console)
         result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
@@ -144,7 +156,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         letters = _drain_queue(sqs, env["EVENTS_DLQ_URL"])
         result.dead_lettered = dict(Counter(letter["reason"] for letter in letters))
 
-        rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
+        # `rows` were read before customers answered: answers (replies, conversions) trigger no campaign
         outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         reasons: Counter[str] = Counter()
         latency_by_event: dict[str, float] = {}
@@ -156,6 +168,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 latency_by_event[row["event_id"]] = row["latency_ms"]
         result.outcomes = {cid: dict(c) for cid, c in sorted(outcomes.items())}
         result.reasons = dict(reasons.most_common())
+        result.campaigns = demo_responses.per_campaign(rows, env, emulator)
         if latency_by_event:
             values = sorted(latency_by_event.values())
             result.latency_p50_ms = round(statistics.median(values), 2)
@@ -264,6 +277,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
     for rule, n in list(result.reasons.items())[:12]:
         reasons.add_row(rule, str(n))
     console.print(reasons)
+    demo_responses.print_table(result.campaigns, result.follow_ups, console)
     for msisdn, text in result.sms_samples:
         console.print(f"  SMS to {msisdn[:6]}…{msisdn[-2:]}: {text}")
     if result.story:

@@ -137,6 +137,7 @@ def handler_env(stack_env: dict[str, str], function: r.Function) -> dict[str, st
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("MARKETING_LOG_LEVEL", "ERROR"),
         "CAMPAIGN_CACHE_SECONDS": os.environ.get("CAMPAIGN_CACHE_SECONDS", "2"),
+        "TOUCHPOINTS_PATH": str(repo_path("events", "touchpoints.yaml")),
     }
 
 
@@ -309,25 +310,74 @@ class SqsPoller:
         return len(done)
 
 
+class TopicPoller:
+    """An SNS subscription of a function: locally, the topic fans out to a tap queue (moto delivers
+    SNS → SQS) and each message is handed to the handler as Lambda's SNS event. A failing message
+    comes back up to `retry_attempts` times, then goes to the subscription's dead-letter queue."""
+
+    def __init__(self, sns: Any, sqs: Any, topic_arn: str, subscription: r.TopicSubscription,
+                 handler: Callable[[dict, Any], dict], function: str, dead_letter_url: str):
+        self._sqs, self._handler, self._function = sqs, handler, function
+        self._topic_arn, self._dlq, self._attempts = topic_arn, dead_letter_url, subscription.retry_attempts + 1
+        self._url = sqs.create_queue(QueueName=f"{function}-local-tap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+        self.invocations = 0
+
+    def poll(self) -> int:
+        import json
+
+        done = 0
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10,
+                                                 WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return done
+            for m in messages:
+                note = json.loads(m["Body"])  # the SNS notification moto put on the tap queue
+                event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                                      "EventSubscriptionArn": f"{self._topic_arn}:local", "Sns": {
+                                          "Type": "Notification", "MessageId": note.get("MessageId", ""),
+                                          "TopicArn": self._topic_arn, "Message": note["Message"],
+                                          "Timestamp": note.get("Timestamp", ""), "MessageAttributes": {}}}]}
+                for attempt in range(self._attempts):
+                    self.invocations += 1
+                    try:
+                        self._handler(event, LocalContext(self._function))
+                        break
+                    except Exception:  # noqa: BLE001 - an asynchronous invocation is retried, then dead-lettered
+                        logging.getLogger("marketing.local").exception("%s invocation failed", self._function)
+                else:
+                    self._sqs.send_message(QueueUrl=self._dlq, MessageBody=json.dumps(event))
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"])
+                done += 1
+
+
 class Pipeline:
     """The three handlers wired to their sources, as `cdk deploy` wires them on AWS."""
 
     def __init__(self, env: dict[str, str], client: Callable[[str], Any]):
         """`env` is the stack's resource map (from create_stack); `client(service)` makes boto3 clients."""
-        kinesis, sqs = client("kinesis"), client("sqs")
+        kinesis, sqs, sns = client("kinesis"), client("sqs"), client("sns")
         queue_url = {q.logical: env[q.env] for q in r.QUEUES}
         stream_name = {s.logical: env[s.env] for s in r.STREAMS}
-        self.pollers: dict[str, KinesisPoller | SqsPoller] = {}
+        self.pollers: dict[str, KinesisPoller | SqsPoller | TopicPoller] = {}
         self.busy: dict[str, float] = {}
         for function in r.FUNCTIONS:
-            handler = load_handler(function, env)
             source = function.source
+            if not isinstance(source, (r.StreamMapping, r.QueueMapping, r.TopicSubscription)):
+                continue  # an API function is invoked by its caller (marketing.local.offer_api)
+            handler = load_handler(function, env)
             if isinstance(source, r.StreamMapping):
                 self.pollers[function.logical] = KinesisPoller(
                     kinesis, sqs, stream_name[source.stream], source, handler, function.logical,
                     queue_url[source.on_failure_queue])
             elif isinstance(source, r.QueueMapping):
                 self.pollers[function.logical] = SqsPoller(sqs, queue_url[source.queue], source, handler, function.logical)
+            elif isinstance(source, r.TopicSubscription):
+                topic = next(t for t in r.TOPICS if t.logical == source.topic)
+                self.pollers[function.logical] = TopicPoller(sns, sqs, env[topic.env], source, handler,
+                                                             function.logical, queue_url[source.dead_letter])
 
     def step(self) -> int:
         moved = 0

@@ -16,6 +16,7 @@ from marketing.adapters.aws import DynamoCampaignStore
 from marketing.domain.catalog import EventCatalog
 from marketing.local.demo import load_campaigns
 from marketing.local.runtime import Emulator, Pipeline, repo_path
+from marketing.local.offer_api import LocalOfferApi, serve_http
 from marketing.local.status import StatusRecorder
 
 
@@ -27,6 +28,7 @@ def main(state_file: str) -> None:
     for campaign in load_campaigns(catalog):
         store.put_campaign(campaign)
     pipeline = Pipeline(emulator.env, emulator.client)
+    offer_api = serve_http(LocalOfferApi(env))  # the inbound offer API on 127.0.0.1 (local.json: offer_api)
     status = StatusRecorder(Path(state_file).with_name("status.json"))
     running = True
 
@@ -37,6 +39,7 @@ def main(state_file: str) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     Path(state_file).write_text(json.dumps({"endpoint": emulator.endpoint, "pid": os.getpid(), "env": env,
+                                            "offer_api": f"http://127.0.0.1:{offer_api.server_address[1]}",
                                             "started_at": time.time()}, indent=2))
     while running:
         started = time.time()
@@ -44,6 +47,7 @@ def main(state_file: str) -> None:
         status.record(started, moved)
         if not moved:
             time.sleep(0.3)
+    offer_api.shutdown()
     emulator.stop()
     status.remove()
     Path(state_file).unlink(missing_ok=True)

@@ -92,6 +92,9 @@ def create_stack(endpoint_url: str | None, prefix: str = "marketing") -> dict[st
             },
         )
         env[delivery.env] = name
+    sns = make("sns")
+    for topic in r.TOPICS:
+        env[topic.env] = sns.create_topic(Name=r.physical_name(prefix, topic.logical))["TopicArn"]
     ses.verify_email_identity(EmailAddress=EMAIL_SENDER)
     env["EMAIL_SENDER"] = EMAIL_SENDER
     env["UNSUBSCRIBE_SECRET"] = secrets.token_urlsafe(24)  # signs this local stack's unsubscribe links

@@ -121,7 +121,9 @@ def _attribute(rng: random.Random, kind: str, hints: list[Any], now: datetime) -
 
 def make_events(n: int, catalog: EventCatalog, campaigns: list[Campaign], customer_ids: list[str], seed: int = 7,
                 now: datetime | None = None, bad_share: float = 0.01, duplicate_share: float = 0.01,
-                late_share: float = 0.04) -> EventPlan:
+                late_share: float = 0.04, rare_types: frozenset[str] = frozenset(), rare_share: float = 0.15) -> EventPlan:
+    """`rare_types` (e.g. the inbound-session openers: store visits, care calls) come `rare_share` as often
+    as other types outside the campaigns' triggers: most customers are not at a store right now."""
     rng = random.Random(seed)
     now = now or datetime.now().astimezone()
     hints = _hints(campaigns)
@@ -139,6 +141,8 @@ def make_events(n: int, catalog: EventCatalog, campaigns: list[Campaign], custom
             plan.duplicates += 1
             continue
         event_type = rng.choice(hot) if rng.random() < 0.3 else rng.choice(others)
+        if event_type in rare_types and event_type not in hints and rng.random() > rare_share:
+            event_type = rng.choice(others)
         spec = catalog.types[event_type]
         type_hints = hints.get(event_type, {})
         attributes = {}

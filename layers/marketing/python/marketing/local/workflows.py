@@ -51,8 +51,8 @@ def create(make: Callable[[str], Any], prefix: str, env: dict[str, str], timings
     # On AWS the approval links point at the API Gateway stage; locally nothing serves HTTP for them:
     # approve with the CLI (the same use case), or call functions/approval_link with an API Gateway event.
     out: dict[str, str] = {"APPROVAL_LINK_URL": "local://approval-link"}
-    for topic in r.TOPICS:
-        out[topic.env] = sns.create_topic(Name=r.physical_name(prefix, topic.logical))["TopicArn"]
+    for topic in r.WORKFLOW_TOPICS:   # the local stack made them; found again by name, for callers without it
+        out[topic.env] = env.get(topic.env) or sns.create_topic(Name=r.physical_name(prefix, topic.logical))["TopicArn"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                      "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}]}
     role = iam.create_role(RoleName=f"{prefix}-{ROLE}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]

@@ -1,0 +1,5 @@
+"""Lambda handler: inbound-sms (SNS, two-way SMS) → the replies use case (marketing.app.responses). Wiring only."""
+from marketing.app.lambda_handler import batch_handler
+from marketing.app.wiring import build_responses
+
+handler = batch_handler(build_responses)
