@@ -25,6 +25,7 @@ from marketing.domain.models import INBOUND
 from marketing.domain.responses import ResponseKind
 
 REPLY_SHARE, OPT_OUT_SHARE = 0.25, 0.03        # of SMS contacts
+REGRET_SHARE = 0.2                             # of those who ordered (SMS or touchpoint): TD afterwards
 CONVERT_TREATED, CONVERT_HOLDOUT = 0.2, 0.08   # of exposures to a campaign with a conversion rule
 MAX_TOUCHPOINT_VISITS = 100                    # offer API calls stay a few seconds
 INBOUND_CHANNELS = frozenset(c.value for c in INBOUND)
@@ -66,10 +67,12 @@ def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipel
                 text = rng.choice(["TD", "td", "退订", "STOP"])
             elif roll < OPT_OUT_SHARE + REPLY_SHARE:
                 text = rng.choice([campaign.offer.reply_code, f" {campaign.offer.reply_code.lower()} "])
-            if text:
+            if text and text.strip().upper() == campaign.offer.reply_code.upper() and rng.random() < REGRET_SHARE:
+                text = [text, "TD"]  # ordered, then unsubscribed: the 7-day unsubscribe measure
+            for i, body in enumerate(text if isinstance(text, list) else [text] if text else []):
                 sns.publish(TopicArn=env["INBOUND_SMS_TOPIC_ARN"], Message=json.dumps({
                     "originationNumber": f"+{row['customer_id']}", "destinationNumber": "+10000000000",
-                    "messageKeyword": "KEYWORD", "messageBody": text, "inboundMessageId": f"demo-in-{n:06d}",
+                    "messageKeyword": "KEYWORD", "messageBody": body, "inboundMessageId": f"demo-in-{n:06d}-{i}",
                     "previousPublishedMessageId": None}))
                 done["sms replies"] += 1
         if campaign.conversion is not None and rng.random() < (CONVERT_TREATED if treated else CONVERT_HOLDOUT):
@@ -95,6 +98,12 @@ def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipel
                 accepted = roll < 0.35
                 if api.answer(customer_id, touchpoint, accept=accepted)[0] == 200:
                     done["offers accepted" if accepted else "offers declined"] += 1
+                    if accepted and rng.random() < REGRET_SHARE:  # took the offer, then opted out of SMS
+                        sns.publish(TopicArn=env["INBOUND_SMS_TOPIC_ARN"], Message=json.dumps({
+                            "originationNumber": f"+{customer_id}", "destinationNumber": "+10000000000",
+                            "messageKeyword": "KEYWORD", "messageBody": "TD",
+                            "inboundMessageId": f"demo-regret-{customer_id}", "previousPublishedMessageId": None}))
+                        done["sms replies"] += 1
     pipeline.drain(idle_rounds=2)
     done["seconds"] = round(time.monotonic() - started, 1)
     return dict(done)
