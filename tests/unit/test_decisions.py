@@ -21,7 +21,7 @@ from marketing.domain.decisions import (
     to_records,
 )
 from marketing.domain.matching import Match
-from marketing.domain.models import Channel, Outcome, Reason
+from marketing.domain.models import OUTBOUND, Channel, Outcome, Reason
 from unit_factories import NOW, a_campaign, a_profile, an_event
 
 SMS, PUSH, EMAIL = Channel.SMS, Channel.APP_PUSH, Channel.EMAIL
@@ -307,16 +307,19 @@ def test_a_replayed_decision_keeps_one_verdict_per_decision_id():
 
 @settings(max_examples=200)
 @given(
-    channels=st.lists(st.sampled_from(list(Channel)), min_size=1, max_size=3, unique=True),
-    preference=st.lists(st.sampled_from(list(Channel)), max_size=4),
-    consents=st.fixed_dictionaries({c.value: st.booleans() for c in Channel}),
+    channels=st.lists(st.sampled_from(OUTBOUND), min_size=1, max_size=3, unique=True),   # what a campaign may name
+    preference=st.lists(st.sampled_from(OUTBOUND), max_size=4),
+    consents=st.fixed_dictionaries({c.value: st.booleans() for c in OUTBOUND}),
     msisdn=st.sampled_from([None, "+8613800000001"]),
     email=st.sampled_from([None, "li.lei@example.com"]),
+    push_endpoint=st.sampled_from([None, "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/1"]),
     available=st.frozensets(st.sampled_from(list(Channel))),
 )
-def test_screening_picks_the_first_of_the_reachable_channels_in_preference_order(channels, preference, consents, msisdn, email, available):
+def test_screening_picks_the_first_of_the_reachable_channels_in_preference_order(channels, preference, consents, msisdn, email,
+                                                                                 push_endpoint, available):
     # screening finds the first channel without listing them all; it must be the one the list starts with
-    profile = a_profile(channel_preference=[c.value for c in preference], consents=consents, msisdn=msisdn, email=email)
+    profile = a_profile(channel_preference=[c.value for c in preference], consents=consents, msisdn=msisdn, email=email,
+                        push_endpoint=push_endpoint)
     offer = campaign(channels=tuple(channels))
     expected = reachable_channels(offer, profile, available)
     screening = screened(offer, profile=profile, available=available)

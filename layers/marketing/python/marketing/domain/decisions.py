@@ -98,7 +98,7 @@ def _first_channel(order: tuple[Channel, ...], profile: Profile, available: froz
         elif channel is _EMAIL:
             usable = consents.email and profile.email
         else:
-            usable = consents.app_push
+            usable = consents.app_push and profile.push_endpoint
         if usable:
             reachable.append(channel)
     if len(reachable) < 2 or not profile.channel_preference:
