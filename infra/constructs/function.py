@@ -49,7 +49,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "request-approval": {"audit": "write", "approvals": "publish"},
     "expire-approval": {"audit": "write"},
     "activate-campaign": {"campaigns": "write", "audit": "write"},
-    "evaluate-campaign": {"campaigns": "read", "reports": "write", "audit": "read_write"},
+    "evaluate-campaign": {"campaigns": "read", "reports": "write", "audit": "read_write", "responses": "read"},
     "approval-link": {"audit": "read_write"},
     "responses": {"campaigns": "read", "profiles": "read_write", "contacts": "read", "responses": "read_write",
                   "customer-events": "write"},

@@ -229,7 +229,7 @@ ACTIVATE_CAMPAIGN = Function("activate-campaign", "activate_campaign", memory_mb
 # It also reads the decisions *bucket* (DECISIONS_BUCKET); `uses` names the Firehose stream by that
 # logical name, so infra/constructs/workflows.py grants the bucket read explicitly.
 EVALUATE_CAMPAIGN = Function("evaluate-campaign", "evaluate_campaign", memory_mb=1024, timeout_s=600,
-                             uses=("campaigns", "reports", "audit"))
+                             uses=("campaigns", "reports", "audit", "responses"))
 APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30, uses=("audit",))
 
 EVALUATION = StateMachine("evaluation", "EVALUATION_STATE_MACHINE_ARN", functions=("evaluate-campaign",))

@@ -8,12 +8,28 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from marketing.app.report import headline, render_html, render_json
 from marketing.domain.approval import Action, ApprovalStatus
 from marketing.domain.evaluation import evaluate_campaign
-from marketing.ports import AuditTrail, CampaignRecords, CampaignStore, ReportStore
+from marketing.domain.responses import evaluation_row
+from marketing.ports import AuditTrail, CampaignRecords, CampaignStore, ReportStore, ResponseStore
+
+
+class WithResponses:
+    """A campaign's rows from the decision log, plus the responses, conversions and unsubscribes the
+    response path attributed to it (the responses table)."""
+
+    def __init__(self, records: CampaignRecords, responses: ResponseStore):
+        self._records, self._responses = records, responses
+
+    def read(self, campaign_id: str) -> Iterable[dict[str, Any]]:
+        yield from self._records.read(campaign_id)
+        for record in self._responses.for_campaign(campaign_id):
+            row = evaluation_row(record)
+            if row is not None:
+                yield row
 
 
 def report_keys(campaign_id: str) -> dict[str, str]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from marketing.adapters import aws, aws_lifecycle as lifecycle
+from marketing.adapters import aws, aws_lifecycle as lifecycle, aws_responses
 from marketing.adapters.memory import MemoryContactLedger
 from marketing.app.approvals import CampaignWorkflow
 from marketing.app.estimate import EstimateCampaign
-from marketing.app.evaluate import EvaluateCampaign
+from marketing.app.evaluate import EvaluateCampaign, WithResponses
 from marketing.app.wiring import _log_invalid, client, utc_now
 from marketing.settings import Settings
 
@@ -72,10 +72,11 @@ def build_activate(settings: Settings) -> Step:
 
 
 def build_evaluate(settings: Settings) -> Step:
-    settings.require("audit_table", "campaigns_table", "decisions_bucket", "reports_bucket")
+    settings.require("audit_table", "campaigns_table", "decisions_bucket", "reports_bucket", "responses_table")
     s3 = client("s3")
     return EvaluateCampaign(
-        records=lifecycle.S3CampaignRecords(s3, settings.decisions_bucket),
+        records=WithResponses(lifecycle.S3CampaignRecords(s3, settings.decisions_bucket),
+                              aws_responses.DynamoResponseStore(client("dynamodb"), settings.responses_table)),
         campaigns=_campaigns(settings), reports=lifecycle.S3ReportStore(s3, settings.reports_bucket),
         audit=_audit(settings), clock=utc_now, cost_per_contact=settings.cost_per_contact,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Iterable
+from typing import Any, Iterable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -140,3 +140,21 @@ def reply_intent(text: str, opt_out_keywords: frozenset[str] = OPT_OUT_KEYWORDS)
     if keyword in {k.upper() for k in opt_out_keywords}:
         return "opt_out", keyword
     return "reply", keyword
+
+
+# What the evaluation counts of each kind (domain.evaluation reads rows told apart by `kind`): a reply
+# or an offer accepted at a touchpoint is the customer's response; presented/declined count nowhere.
+_EVALUATED = {ResponseKind.RESPONSE: "response", ResponseKind.ACCEPTED: "response",
+              ResponseKind.CONVERSION: "conversion", ResponseKind.UNSUBSCRIBE: "unsubscribe"}
+
+
+def evaluation_row(record: ResponseRecord) -> dict[str, Any] | None:
+    """The record as one row of the campaign evaluation, or None when the evaluation has no use for it."""
+    kind = _EVALUATED.get(record.kind)
+    if kind is None:
+        return None
+    row: dict[str, Any] = {"kind": kind, "campaign_id": record.campaign_id, "customer_id": record.customer_id,
+                           "at": record.at.isoformat(), "source": "responses"}
+    if kind == "conversion":
+        row["group"] = "treated" if record.group is Group.TREATED else "control"
+    return row
