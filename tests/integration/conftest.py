@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from world import CATALOG, World
@@ -59,3 +60,17 @@ def flows(aws, monkeypatch):
     desk = CampaignDesk(world.env, world.client, CATALOG)
     yield world, desk
     workflows.forget_handlers()
+
+
+@pytest.fixture
+def policy(tmp_path):
+    """Write a contact policy file for this test (the handlers read it at cold start); unset fields
+    are permissive."""
+    def write(**fields):
+        fields.setdefault("caps", {})
+        fields.setdefault("quiet_hours", None)
+        fields.setdefault("complaint_suppression_days", 0)
+        path = tmp_path / "policy.yaml"
+        path.write_text(yaml.safe_dump(fields))
+        os.environ["CONTACT_POLICY_PATH"] = str(path)
+    return write

@@ -2,31 +2,16 @@
 customer receives (the SMS moto captured) and in the decision record's outcome and reason."""
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import yaml
 
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome, Reason
 from world import a_campaign, a_profile, an_event
 
 LI_LEI, HAN_MEIMEI = "8613800000001", "8613800000002"
-
-
-@pytest.fixture
-def policy(tmp_path):
-    """Write a contact policy for this test; unset fields are permissive."""
-    def write(**fields):
-        fields.setdefault("caps", {})
-        fields.setdefault("quiet_hours", None)
-        fields.setdefault("complaint_suppression_days", 0)
-        path = tmp_path / "policy.yaml"
-        path.write_text(yaml.safe_dump(fields))
-        os.environ["CONTACT_POLICY_PATH"] = str(path)
-    return write
 
 
 def quiet_now(seconds_left: int) -> dict:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-import yaml
 from botocore.awsrequest import AWSResponse
 
 from marketing.adapters.aws import DynamoPolicyStore, from_item
@@ -24,19 +23,6 @@ from marketing.local.runtime import ACCOUNT, REGION
 from world import a_campaign, a_profile, an_event
 
 LI_LEI = "8613800000001"
-
-
-@pytest.fixture
-def policy(tmp_path):
-    """Write a contact policy file for this test; unset fields are permissive."""
-    def write(**fields):
-        fields.setdefault("caps", {})
-        fields.setdefault("quiet_hours", None)
-        fields.setdefault("complaint_suppression_days", 0)
-        path = tmp_path / "policy.yaml"
-        path.write_text(yaml.safe_dump(fields))
-        os.environ["CONTACT_POLICY_PATH"] = str(path)
-    return write
 
 
 def provider_error(code: str, times: int | None = None, when=lambda params: True):

@@ -61,6 +61,19 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 1.0))
 
 
+def batch_write(client: Any, table: str, requests: Sequence[dict[str, Any]], what: str) -> None:
+    """BatchWriteItem in 25s, retrying what DynamoDB leaves unprocessed; raises when it still does."""
+    for batch in chunks(requests, 25):
+        request = {table: list(batch)}
+        for attempt in range(_RETRIES + 1):
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                break
+            _backoff(attempt)
+        else:
+            raise RuntimeError(f"{what}: writes still unprocessed after retries")
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -105,16 +118,7 @@ class DynamoProfileStore:
         return found
 
     def put_profiles(self, profiles: Sequence[Profile]) -> None:
-        for batch in chunks(profiles, 25):
-            request = {self._table: [{"PutRequest": {"Item": self._item(p)}} for p in batch]}
-            for attempt in range(_RETRIES + 1):
-                response = self._client.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                _backoff(attempt)
-            else:
-                raise RuntimeError("profiles: writes still unprocessed after retries")
+        batch_write(self._client, self._table, [{"PutRequest": {"Item": self._item(p)}} for p in profiles], "profiles")
 
 
 class DynamoCampaignStore:

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Sequence
 
 from botocore.exceptions import ClientError
 
-from marketing.adapters.aws import _RETRIES, _backoff, chunks, from_item, to_item
+from marketing.adapters.aws import _RETRIES, _backoff, batch_write, chunks, from_item, to_item
 from marketing.domain.models import Profile
 from marketing.domain.responses import Exposure, Group, ResponseRecord
 
@@ -66,15 +66,7 @@ class DynamoOfferBoard:
             puts.append({"PutRequest": {"Item": to_item({
                 "customer_id": customer_id, "sk": SESSION_SK, "expires_at": _epoch(latest + self._keep),
                 **{tp: _epoch(until) for tp, until in by_touchpoint.items()}})}})
-        for batch in chunks(puts, 25):
-            request = {self._table: list(batch)}
-            for attempt in range(_RETRIES + 1):
-                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-                _backoff(attempt)
-            else:
-                raise RuntimeError("sessions: writes still unprocessed after retries")
+        batch_write(self._client, self._table, puts, "sessions")
 
     def sessions(self, customer_id: str) -> dict[str, datetime]:
         return self.sessions_of([customer_id]).get(customer_id, {})
@@ -189,15 +181,7 @@ class DynamoExposures:
             items[(customer_id, sk)] = {"PutRequest": {"Item": to_item({
                 "customer_id": customer_id, "sk": sk, "campaign_id": campaign_id, "at": at.isoformat(),
                 "expires_at": _epoch(at + self._history)})}}
-        for batch in chunks(list(items.values()), 25):
-            request = {self._table: list(batch)}
-            for attempt in range(_RETRIES + 1):
-                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-                _backoff(attempt)
-            else:
-                raise RuntimeError("holdouts: writes still unprocessed after retries")
+        batch_write(self._client, self._table, list(items.values()), "holdouts")
 
     def record_holdout(self, customer_id: str, campaign_id: str, event_id: str, at: datetime) -> None:
         self.record_holdouts([(customer_id, campaign_id, event_id, at)])

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any, Callable
+
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
 from marketing.app.approvals import CampaignWorkflow
-from marketing.app.masking import MaskingFormatter
-from marketing.settings import Settings
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto}}pre{{background:#f4f4f4;padding:1rem}}
@@ -65,16 +62,3 @@ def build_api(workflow: CampaignWorkflow) -> APIGatewayRestResolver:
                      f"<p>{escape(result.message)}</p><p>Status: <b>{escape(result.status)}</b></p>")
 
     return api
-
-
-def api_handler(build: Callable[[Settings], CampaignWorkflow]) -> Callable[[dict, Any], dict]:
-    logger = Logger(logger_formatter=MaskingFormatter())
-    tracer = Tracer()
-    api = build_api(build(Settings.from_env()))  # once per cold start
-
-    @logger.inject_lambda_context
-    @tracer.capture_lambda_handler
-    def handler(event: dict, context: Any) -> dict:
-        return api.resolve(event, context)
-
-    return handler

@@ -1,5 +1,6 @@
-"""The one shape of every batch handler: Powertools logger (masking contact data), tracer and
-metrics around one use case built at cold start; returns the partial-batch response.
+"""The two shapes of handler: a batch handler (Powertools logger masking contact data, tracer and
+metrics around one use case built at cold start; returns the partial-batch response) and an API
+handler (logger and tracer around a Powertools event-handler resolver built at cold start).
 
 A function's handler.py names its use case and nothing else; no business rule lives here.
 """
@@ -34,5 +35,22 @@ def batch_handler(build: Callable[[Settings], BatchUseCase]) -> Callable[[dict, 
         outcome = use_case.run(event["Records"])
         report(metrics, outcome)
         return outcome.response()
+
+    return handler
+
+
+class Resolver(Protocol):
+    def resolve(self, event: dict, context: Any) -> dict: ...
+
+
+def api_handler(build: Callable[[Settings], Resolver]) -> Callable[[dict, Any], dict]:
+    logger = Logger(logger_formatter=MaskingFormatter())
+    tracer = Tracer()
+    api = build(Settings.from_env())  # once per cold start
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    def handler(event: dict, context: Any) -> dict:
+        return api.resolve(event, context)
 
     return handler

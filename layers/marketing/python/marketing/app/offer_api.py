@@ -9,15 +9,12 @@ builds API Gateway-shaped events. No business rule here: the desk decides.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 
 from marketing.app.inbound import Conflict, NotFound, OfferDesk
-from marketing.app.masking import MaskingFormatter
-from marketing.settings import Settings
 
 
 def resolver(desk: OfferDesk) -> APIGatewayHttpResolver:
@@ -44,16 +41,3 @@ def resolver(desk: OfferDesk) -> APIGatewayHttpResolver:
                             body=json.dumps({"statusCode": 409, "message": str(conflict)}))
 
     return app
-
-
-def api_handler(build: Callable[[Settings], OfferDesk]) -> Callable[[dict, Any], dict]:
-    logger = Logger(logger_formatter=MaskingFormatter())
-    tracer = Tracer()
-    app = resolver(build(Settings.from_env()))  # once per cold start
-
-    @logger.inject_lambda_context
-    @tracer.capture_lambda_handler
-    def handler(event: dict, context: Any) -> dict:
-        return app.resolve(event, context)
-
-    return handler
