@@ -1,6 +1,6 @@
-"""The two shapes of handler: a batch handler (Powertools logger masking contact data, tracer and
-metrics around one use case built at cold start; returns the partial-batch response) and an API
-handler (logger and tracer around a Powertools event-handler resolver built at cold start).
+"""The shapes of handler: a batch handler (Powertools logger masking contact data, tracer and
+metrics around one use case built at cold start; returns the partial-batch response), an API
+handler and a state-machine task handler (logger and tracer around what was built at cold start).
 
 A function's handler.py names its use case and nothing else; no business rule lives here.
 """
@@ -39,18 +39,30 @@ def batch_handler(build: Callable[[Settings], BatchUseCase]) -> Callable[[dict, 
     return handler
 
 
+
 class Resolver(Protocol):
     def resolve(self, event: dict, context: Any) -> dict: ...
 
 
 def api_handler(build: Callable[[Settings], Resolver]) -> Callable[[dict, Any], dict]:
+    """An API Gateway handler: a Powertools event-handler resolver."""
+    return _traced(build, lambda api, event, context: api.resolve(event, context))
+
+
+def task_handler(build: Callable[[Settings], Callable[[dict[str, Any]], Any]]) -> Callable[[dict, Any], Any]:
+    """A state-machine task: the step's exception is the task's error (its class name is what the
+    state machine's Catch matches, e.g. CampaignInvalid)."""
+    return _traced(build, lambda step, event, _context: step(event))
+
+
+def _traced(build: Callable[[Settings], Any], call: Callable[[Any, dict, Any], Any]) -> Callable[[dict, Any], Any]:
     logger = Logger(logger_formatter=MaskingFormatter())
     tracer = Tracer()
-    api = build(Settings.from_env())  # once per cold start
+    target = build(Settings.from_env())  # once per cold start
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
-    def handler(event: dict, context: Any) -> dict:
-        return api.resolve(event, context)
+    def handler(event: dict, context: Any) -> Any:
+        return call(target, event, context)
 
     return handler
