@@ -116,13 +116,18 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 profile_store.put_profiles(chunk)
                 progress.advance(task, len(chunk))
 
+        # registered before the handlers' clients exist (a client copies the session's hooks when made),
+        # counting only the day's traffic
+        counter = CallCounter()
+        counter.enabled = False
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
         pipeline = Pipeline(emulator.env, emulator.client)
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
         story = DemoStory(CampaignDesk(emulator.env, emulator.client, catalog), customers=story_customers)
         result.story = _story_first_act(story, profile_store, stream, pipeline, console)
-
-        counter = CallCounter()
-        boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
+        counter.enabled = True
         ids = [p["customer_id"] for p in people]
         # rare in the background traffic: inbound-session openers (most customers are not at a store), and
         # conversions and unsubscribes (the customers' answers at the end bring those where they belong)
