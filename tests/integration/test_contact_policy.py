@@ -9,7 +9,7 @@ import pytest
 
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome, Reason
-from world import a_campaign, a_profile, an_event
+from world import QuietWindow, a_campaign, a_profile, an_event
 
 LI_LEI, HAN_MEIMEI = "8613800000001", "8613800000002"
 
@@ -54,7 +54,8 @@ def test_quiet_hours_drop_sends_nothing(world, policy):
 
 
 def test_quiet_hours_defer_sends_once_when_they_end(world, policy):
-    policy(quiet_hours=quiet_now(4))
+    quiet = QuietWindow()
+    policy(quiet_hours=quiet.hours)
     world.add_campaigns(a_campaign())  # quiet_hours: defer is the default
     world.add_profiles({**a_profile(LI_LEI), "timezone": "UTC"})
     event = an_event()
@@ -64,7 +65,7 @@ def test_quiet_hours_defer_sends_once_when_they_end(world, policy):
     assert world.sms() == [], "nothing goes out during quiet hours"
     assert world.decision(event, "roam-offer")["outcome"] == Outcome.DEFERRED
 
-    time.sleep(7)
+    quiet.wait()
     world.run()
     time.sleep(2)
     world.run()

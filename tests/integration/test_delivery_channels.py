@@ -20,7 +20,7 @@ from marketing.domain import unsubscribe
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome, Reason
 from marketing.local.runtime import ACCOUNT, REGION
-from world import a_campaign, a_profile, an_event
+from world import QuietWindow, a_campaign, a_profile, an_event
 
 LI_LEI = "8613800000001"
 
@@ -259,14 +259,9 @@ def test_pushing_a_stricter_policy_changes_decisions_without_a_restart(world):
 # ------------------------------------------------------------------ held contacts re-checked on release
 
 
-def quiet_now(seconds_left: int) -> dict:
-    now = datetime.now(timezone.utc)
-    return {"start": (now - timedelta(minutes=1)).strftime("%H:%M:%S"),
-            "end": (now + timedelta(seconds=seconds_left)).strftime("%H:%M:%S")}
-
-
 def test_a_customer_who_opts_out_while_held_is_suppressed_not_sent(world, policy):
-    policy(quiet_hours=quiet_now(3))
+    quiet = QuietWindow()
+    policy(quiet_hours=quiet.hours)
     world.add_campaigns(a_campaign())
     world.add_profiles({**a_profile(LI_LEI), "timezone": "UTC"})
     event = an_event()
@@ -275,7 +270,7 @@ def test_a_customer_who_opts_out_while_held_is_suppressed_not_sent(world, policy
     world.run()
     assert world.decision(event, "roam-offer")["outcome"] == Outcome.DEFERRED
     world.add_profiles({**a_profile(LI_LEI, consents={"sms": False}), "timezone": "UTC"})  # TD meanwhile
-    time.sleep(3.5)
+    quiet.wait()
     until_delivered(world)
 
     assert world.sms() == []
@@ -337,7 +332,8 @@ def test_a_deployed_deliver_reads_the_unsubscribe_key_from_secrets_manager(world
 
 
 def test_a_complaint_while_held_suppresses_the_released_contact(world, policy):
-    policy(quiet_hours=quiet_now(3), complaint_suppression_days=30)
+    quiet = QuietWindow()
+    policy(quiet_hours=quiet.hours, complaint_suppression_days=30)
     world.add_campaigns(a_campaign())
     world.add_profiles({**a_profile(LI_LEI), "timezone": "UTC"})
     event = an_event()
@@ -346,7 +342,7 @@ def test_a_complaint_while_held_suppresses_the_released_contact(world, policy):
     world.run()
     world.publish(an_event("care.complaint", category="marketing"))
     world.run()
-    time.sleep(3.5)
+    quiet.wait()
     until_delivered(world)
 
     assert world.sms() == []

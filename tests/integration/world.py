@@ -7,6 +7,7 @@ reads back only what a user would see: SMS captured by SNS, decision records, DL
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -197,3 +198,16 @@ class World:
         item = self.client("dynamodb").get_item(TableName=self.env["CONTACTS_TABLE"], Key={
             "customer_id": {"S": customer}, "sk": {"S": "state"}}).get("Item") or {}
         return int(item[f"n#{campaign_id}"]["N"]) if f"n#{campaign_id}" in item else 0
+
+
+class QuietWindow:
+    """Quiet hours (UTC, whole seconds) that started a minute ago and end `seconds_left` from now:
+    long enough that a loaded machine still decides inside them; `wait()` sleeps until they end."""
+
+    def __init__(self, seconds_left: int = 10):
+        now = datetime.now(timezone.utc)
+        self.end = (now + timedelta(seconds=seconds_left)).replace(microsecond=0)
+        self.hours = {"start": (now - timedelta(minutes=1)).strftime("%H:%M:%S"), "end": self.end.strftime("%H:%M:%S")}
+
+    def wait(self, margin_s: float = 0.5) -> None:
+        time.sleep(max(0.0, (self.end - datetime.now(timezone.utc)).total_seconds() + margin_s))
