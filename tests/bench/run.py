@@ -1,9 +1,11 @@
 """`make bench`: the decision core's events/s on the hard seeded workload, with ratios against
 baselines run on the same events in the same process (never a timed test; numbers are printed).
 
-Measured: match + arbitrate + build the decision records, in memory, no AWS, one core.
-Baselines: the naive evaluator (interprets every campaign's definition for every event), and the
-same audiences in rule-engine and in panzi-json-logic, each given the same event-type index.
+Measured: the decision core (match + arbitrate + build the decision records, in memory, no AWS,
+one core), and its matcher alone. Baselines, which evaluate audiences only: the naive evaluator
+(interprets every campaign's definition for every event), and the same audiences in rule-engine
+and in panzi-json-logic, each given the same event-type index. The ratios compare like with like,
+the product's matcher against theirs; the whole core's ratio to the naive evaluator is printed too.
 """
 from __future__ import annotations
 
@@ -101,8 +103,8 @@ def main() -> int:
     console = Console(width=170)
     sizes = [int(s) for s in args.sizes.split(",")]
     table = Table(title=f"Decision core on the hard workload ({args.events:,} events, one core)")
-    for column in ("live campaigns", "records/event", "events/s (product)", "rows→dicts ev/s", "naive ev/s", "× naive",
-                   "rule-engine ev/s", "json-logic ev/s", "× faster peer", "floor"):
+    for column in ("live campaigns", "records/event", "core ev/s", "match ev/s", "rows→dicts ev/s", "naive ev/s",
+                   "match × naive", "core × naive", "rule-engine ev/s", "json-logic ev/s", "match × faster peer", "floor"):
         table.add_column(column, justify="right")
     failures = []
     for size in sizes:
@@ -139,6 +141,14 @@ def main() -> int:
                 sample = batch
 
         core_rate = rate(len(prepared), timed(run_core))
+        index, at = core.index, now.timestamp()
+
+        def run_match():
+            # the matcher alone on the same events and batches: what the baselines do
+            for start in range(0, len(prepared), BATCH):
+                [index.match(e.event_type, e.attributes, f, p.tags, at) for e, p, f in prepared[start:start + BATCH]]
+
+        match_rate = rate(len(prepared), timed(run_match))
         rows_rate = rate(len(sample), timed(lambda: [d.rows() for d in sample]))
 
         # baselines on a slice of the same events (they are slow); rates are per event either way
@@ -156,21 +166,24 @@ def main() -> int:
         best_peer = max((r for r in peer_rates.values() if r), default=None)
         floor = FLOORS.get(size)
         ok = floor is None or core_rate >= floor
-        ratio_naive = core_rate / naive_rate
+        ratio_naive = match_rate / naive_rate
         if size == 1_000:
-            ok = ok and ratio_naive >= 20 and (best_peer is None or core_rate / best_peer >= 10)
+            ok = ok and ratio_naive >= 20 and (best_peer is None or match_rate / best_peer >= 10)
         if not ok:
             failures.append(size)
         table.add_row(
-            f"{size:,}", f"{records / len(prepared):.1f}", f"{core_rate:,.0f}", f"{rows_rate:,.0f}", f"{naive_rate:,.0f}", f"{ratio_naive:,.0f}×",
+            f"{size:,}", f"{records / len(prepared):.1f}", f"{core_rate:,.0f}", f"{match_rate:,.0f}", f"{rows_rate:,.0f}",
+            f"{naive_rate:,.0f}", f"{ratio_naive:,.1f}×", f"{core_rate / naive_rate:,.1f}×",
             *(f"{peer_rates[n]:,.0f}" if peer_rates[n] else "–" for n in ("rule-engine", "json-logic")),
-            f"{core_rate / best_peer:,.0f}×" if best_peer else "–",
+            f"{match_rate / best_peer:,.0f}×" if best_peer else "–",
             (f"≥{floor:,} " if floor else "") + ("[green]met[/]" if ok else "[red]MISSED[/]"),
         )
     console.print(table)
-    console.print("events/s (product): match + arbitrate + the decision records built (columnar); rows→dicts ev/s: "
-                  "turning those records into JSON-ready rows alone (the sink's serialisation step), for transparency.")
-    console.print("Floors: ≥25,000 ev/s at 1,000 campaigns (and ≥20× naive, ≥10× the faster peer); ≥5,000 ev/s at 10,000.")
+    console.print("core ev/s: match + arbitrate + the decision records built (columnar); match ev/s: the matcher alone, "
+                  "which is what the baselines do (audience evaluation), so the ratios use it; core × naive shown for "
+                  "transparency; rows→dicts ev/s: turning the records into JSON-ready rows alone (the sink's serialisation).")
+    console.print("Floors: core ≥25,000 ev/s at 1,000 campaigns and ≥5,000 at 10,000; at 1,000 the matcher ≥20× the naive "
+                  "evaluator and ≥10× the faster peer.")
     return 1 if failures else 0
 
 

@@ -54,6 +54,7 @@ class DemoResult:
     duplicate_contacts: int = 0
     story: StoryResult | None = None
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)        # seconds per part of the run, in order
     follow_ups: dict[str, int] = field(default_factory=dict)      # replies, conversions, touchpoint visits sent in
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)  # per campaign: contacts, rules, responses
 
@@ -86,16 +87,18 @@ def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 
 def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave: int = 5_000,
-             console: Console | None = None, report_dir: Path | None = None, story_customers: int = 1_500) -> DemoResult:
+             console: Console | None = None, report_dir: Path | None = None, story_customers: int = 800) -> DemoResult:
     console = console or Console()
     started = time.monotonic()
     result = DemoResult()
+    lap = _Laps(result.phases)
     catalog = EventCatalog.from_file(repo_path("events", "catalog.yaml"))
 
     with console.status("Starting the local AWS emulator and creating every resource…"):
         emulator = Emulator()
         env = emulator.create()
     console.print(f"[green]✓[/] moto server on {emulator.endpoint}; {len(env)} resources created")
+    lap("emulator and resources")
     try:
         campaigns = load_campaigns(catalog)
         store = DynamoCampaignStore(emulator.client("dynamodb"), env["CAMPAIGNS_TABLE"], catalog)
@@ -115,6 +118,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                 chunk = [Profile.model_validate(p) for p in people[start:start + 1000]]
                 profile_store.put_profiles(chunk)
                 progress.advance(task, len(chunk))
+        lap("campaigns and profiles")
 
         # registered before the handlers' clients exist (a client copies the session's hooks when made),
         # counting only the day's traffic
@@ -127,6 +131,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
         story = DemoStory(CampaignDesk(emulator.env, emulator.client, catalog), customers=story_customers)
         result.story = _story_first_act(story, profile_store, stream, pipeline, console)
+        lap("story: rehearsal, submit, approve")
         counter.enabled = True
         ids = [p["customer_id"] for p in people]
         # rare in the background traffic: inbound-session openers (most customers are not at a store), and
@@ -150,11 +155,14 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
                     result.malformed_published[reason] = result.malformed_published.get(reason, 0) + n
                 pipeline.drain(idle_rounds=2, progress=lambda n: progress.advance(process, n))
         counter.enabled = False
+        lap("the day's traffic")
         with console.status("Customers answer: SMS replies, conversions, offers at touchpoints…"):
             rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
             result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed, rows)
         result.aws_calls = dict(counter.calls.most_common())
+        lap("customers answer")
         _story_second_act(story, stream, pipeline, emulator, console)
+        lap("story: live, conversions, evaluation")
         result.aws_calls_per_100_events = round(100 * counter.total() / max(result.events_published, 1), 1)
 
         sqs = emulator.client("sqs")
@@ -188,12 +196,25 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         result.emails = len(ses_backends[ACCOUNT][REGION].sent_messages)
         sent_rows = [r for r in rows.values() if r["outcome"] == "sent"]
         result.duplicate_contacts = len(sent_rows) - len({r["event_id"] for r in sent_rows})
+        lap("summary")
     finally:
         emulator.stop()
     result.seconds = round(time.monotonic() - started, 1)
     print_summary(result, console)
     write_report(result, report_dir or repo_path("reports"), console)
     return result
+
+
+class _Laps:
+    """Seconds per part of the run: each call closes the part that ran since the previous one."""
+
+    def __init__(self, phases: dict[str, float]):
+        self.phases, self.last = phases, time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(now - self.last, 1)
+        self.last = now
 
 
 def _publish(stream: KinesisRecordStream, events: list[dict[str, Any]]) -> None:
@@ -253,7 +274,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
     head.add_row("AWS calls per 100 events", f"{result.aws_calls_per_100_events}",
                  ", ".join(f"{k} {v}" for k, v in list(result.aws_calls.items())[:6]))
     head.add_row("Second contacts for one event", str(result.duplicate_contacts), "")
-    head.add_row("Run time", f"{result.seconds} s", "")
+    head.add_row("Run time", f"{result.seconds} s", ", ".join(f"{k} {v:g} s" for k, v in result.phases.items()))
     console.print(head)
 
     dlq = Table(title="Dead-lettered by reason", show_lines=False)

@@ -81,16 +81,122 @@ class LocalContext:
         return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
 
 
+def _keep_alive() -> None:
+    """Werkzeug's development server answers every request with `Connection: close` (http.server
+    cannot drain a request body the application left unread), so each AWS call paid a TCP connect
+    and a new server thread: a third of a demo's time. Here the handler reads each request's body
+    whole before the application runs, hides the socket from werkzeug's after-request drain (which
+    would swallow the next request), and keeps HTTP/1.1 connections open for requests that carry
+    their length (all of boto3's). Local emulator only."""
+    import io
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    if getattr(MotoRequestHandler, "_marketing_keep_alive", False):
+        return
+    make_environ, send_header, run_wsgi = (
+        MotoRequestHandler.make_environ, MotoRequestHandler.send_header, MotoRequestHandler.run_wsgi)
+
+    def read_whole_body(self: Any) -> dict[str, Any]:
+        environ = make_environ(self)
+        length = self.headers.get("Content-Length")
+        if (self.request_version == "HTTP/1.1" and "Transfer-Encoding" not in self.headers
+                and (length is None or length.isdigit())):
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(int(length)) if length else b"")
+            self._connection_rfile, self.rfile = self.rfile, io.BytesIO()  # nothing left to drain
+        return environ
+
+    def keep_open(self: Any, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and "_connection_rfile" in vars(self):
+            return  # the request was read whole: the connection can serve the next one
+        send_header(self, keyword, value)
+
+    def serve(self: Any) -> None:
+        try:
+            run_wsgi(self)
+        finally:
+            if "_connection_rfile" in vars(self):
+                self.rfile = vars(self).pop("_connection_rfile")
+
+    MotoRequestHandler.protocol_version = "HTTP/1.1"
+    MotoRequestHandler.disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    MotoRequestHandler.make_environ = read_whole_body  # type: ignore[method-assign]
+    MotoRequestHandler.send_header = keep_open  # type: ignore[method-assign]
+    MotoRequestHandler.run_wsgi = serve  # type: ignore[method-assign]
+    MotoRequestHandler._marketing_keep_alive = True  # type: ignore[attr-defined]
+
+
+def _linear_sqs_receive() -> None:
+    """moto 5.2's ReceiveMessage checks each message it hands out against the queue's retention by
+    computing *all* the queue's attributes, which counts every message in the queue: quadratic in
+    the contacts held back (delayed) on the delivery queue, minutes of a demo's run. Read the one
+    attribute instead, and list the visible messages with one clock reading. Same answers; local
+    emulator only."""
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Queue, SQSBackend
+
+    if getattr(SQSBackend.is_message_valid_based_on_retention_period, "_marketing_local", False):
+        return
+
+    def within_retention(self: SQSBackend, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > unix_time()
+
+    def messages(self: Queue) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    within_retention._marketing_local = True  # type: ignore[attr-defined]
+    SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
+    Queue.messages = property(messages)  # type: ignore[assignment]
+
+
+def _partition_query() -> None:
+    """moto 5.2 answers a Query on a table's key by listing and sorting *every* item of the table,
+    then keeping the partition asked for: quadratic in a table (contacts, offers, responses) that
+    the run keeps filling. Here such a Query lists its one partition (the items under its hash key,
+    which moto keeps apart); queries on an index keep moto's own path. Local emulator only."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_marketing_local", False):
+        return
+    query, all_items = Table.query, Table.all_items
+    scope = threading.local()
+
+    def partition_items(self: Table) -> list[Any]:
+        asked = getattr(scope, "partition", None)
+        if asked is None or asked[0] is not self:
+            return all_items(self)
+        found = self.items.get(asked[1])
+        if found is None:
+            return []
+        return list(found.values()) if self.range_key_attr else [found]
+
+    def partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        scope.partition = (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            scope.partition = None
+
+    partition_query._marketing_local = True  # type: ignore[attr-defined]
+    Table.query = partition_query  # type: ignore[method-assign]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+
+
 class Emulator:
     """moto's ThreadedMotoServer on a free port of 127.0.0.1, with every resource created."""
 
     def __init__(self, prefix: str = "marketing", port: int = 0):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from moto.server import ThreadedMotoServer
-        from werkzeug.serving import WSGIRequestHandler
 
-        # keep-alive: one connection per client instead of a connect and a server thread per call
-        WSGIRequestHandler.protocol_version = "HTTP/1.1"
+        _keep_alive()
+        _linear_sqs_receive()
+        _partition_query()
 
         self.prefix = prefix
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -198,7 +198,7 @@ class DemoStory:
 
     SUBMITTER, APPROVERS = "li.na", ("li.na", "zhang.wei", "chen.jie")
 
-    def __init__(self, desk: CampaignDesk, customers: int = 1_500, model: UpliftModel = UpliftModel()):
+    def __init__(self, desk: CampaignDesk, customers: int = 800, model: UpliftModel = UpliftModel()):
         self.desk, self.model = desk, model
         self.profiles = story_profiles(customers)
         self.ids = [p["customer_id"] for p in self.profiles]

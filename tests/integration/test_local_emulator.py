@@ -1,0 +1,111 @@
+"""The embedded emulator's server (marketing.local.runtime.Emulator) answers as moto does, faster:
+connections kept alive, a table's Query reading one partition, SQS receives linear in the queue."""
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+import urllib3.connection
+
+from marketing.local.runtime import REGION, Emulator
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    server = Emulator(prefix="emulator-test")
+    yield server
+    server.stop()
+
+
+def client(emulator: Emulator, service: str):
+    return boto3.client(service, endpoint_url=emulator.endpoint, region_name=REGION,
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+@pytest.fixture
+def connects(monkeypatch):
+    """How many TCP connections clients open."""
+    opened = []
+    new_conn = urllib3.connection.HTTPConnection._new_conn
+
+    def counted(self):
+        opened.append(self.host)
+        return new_conn(self)
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", counted)
+    return opened
+
+
+def make_table(dynamodb, name: str, with_range: bool = True) -> None:
+    keys = [("customer_id", "HASH")] + ([("sk", "RANGE")] if with_range else [])
+    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": a, "KeyType": t} for a, t in keys],
+                          AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys])
+
+
+def test_one_connection_serves_many_calls_including_refused_ones(emulator, connects):
+    make_table(client(emulator, "dynamodb"), "keepalive", with_range=False)
+    connects.clear()
+    dynamodb = client(emulator, "dynamodb")  # a new client: its first call connects, the others reuse it
+    refused = 0
+    for i in range(40):
+        try:
+            dynamodb.update_item(
+                TableName="keepalive", Key={"customer_id": {"S": "c1"}}, UpdateExpression="ADD n :one",
+                ConditionExpression="attribute_not_exists(n) OR n < :cap",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": "25"}})
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            refused += 1
+    item = dynamodb.get_item(TableName="keepalive", Key={"customer_id": {"S": "c1"}})["Item"]
+    assert (item["n"]["N"], refused) == ("25", 15)
+    assert len(connects) == 1, f"{len(connects)} connections for 41 calls"
+
+
+def test_a_query_on_the_key_returns_exactly_its_partition_in_order(emulator):
+    dynamodb = client(emulator, "dynamodb")
+    make_table(dynamodb, "partitions")
+    for i in range(120):
+        dynamodb.put_item(TableName="partitions", Item={
+            "customer_id": {"S": f"c{i % 6}"}, "sk": {"S": f"{'offer' if i % 2 else 'visit'}#{i:04d}"}, "n": {"N": str(i)}})
+
+    def query(**kwargs):
+        pages, start = [], None
+        while True:
+            page = dynamodb.query(TableName="partitions", **kwargs, **({"ExclusiveStartKey": start} if start else {}))
+            pages += [int(item["n"]["N"]) for item in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return pages
+
+    c3 = {":c": {"S": "c3"}}
+    assert query(KeyConditionExpression="customer_id = :c", ExpressionAttributeValues=c3) == list(range(3, 120, 6))
+    assert query(KeyConditionExpression="customer_id = :c", ExpressionAttributeValues=c3, Limit=7,
+                 ScanIndexForward=False) == list(range(117, 2, -6))
+    assert query(KeyConditionExpression="customer_id = :c AND begins_with(sk, :p)",
+                 ExpressionAttributeValues={**c3, ":p": {"S": "offer#"}}) == list(range(3, 120, 6))
+    assert query(KeyConditionExpression="customer_id = :c AND begins_with(sk, :p)",
+                 ExpressionAttributeValues={**c3, ":p": {"S": "visit#"}}) == []
+    assert query(KeyConditionExpression="customer_id = :c", ExpressionAttributeValues={":c": {"S": "nobody"}}) == []
+
+    make_table(dynamodb, "single", with_range=False)
+    for i in range(10):
+        dynamodb.put_item(TableName="single", Item={"customer_id": {"S": f"c{i}"}, "n": {"N": str(i)}})
+    assert dynamodb.query(TableName="single", KeyConditionExpression="customer_id = :c",
+                          ExpressionAttributeValues={":c": {"S": "c7"}})["Items"] == [
+        {"customer_id": {"S": "c7"}, "n": {"N": "7"}}]
+
+
+def test_delayed_messages_stay_hidden_and_visible_ones_arrive(emulator):
+    sqs = client(emulator, "sqs")
+    url = sqs.create_queue(QueueName="held")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": f"later-{i}", "DelaySeconds": 900} for i in range(10)])
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": f"soon-{i}", "DelaySeconds": 1 if i % 2 else 0} for i in range(6)])
+    got = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+    assert sorted(got) == ["soon-0", "soon-2", "soon-4"]
+    time.sleep(1.2)
+    got = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+    assert sorted(got) == ["soon-1", "soon-3", "soon-5"]
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
