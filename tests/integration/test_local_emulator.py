@@ -109,3 +109,26 @@ def test_delayed_messages_stay_hidden_and_visible_ones_arrive(emulator):
     got = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
     assert sorted(got) == ["soon-1", "soon-3", "soon-5"]
     assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def test_a_shard_hands_out_each_record_once_in_order_in_pages(emulator):
+    kinesis = client(emulator, "kinesis")
+    kinesis.create_stream(StreamName="pages", ShardCount=1)
+    shard = kinesis.list_shards(StreamName="pages")["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName="pages", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    seen, sequence_numbers = [], []
+    for wave in range(3):
+        kinesis.put_records(StreamName="pages", Records=[
+            {"Data": f"{wave}-{i}".encode(), "PartitionKey": "k"} for i in range(25)])
+        while True:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10)
+            iterator = page["NextShardIterator"]
+            seen += [r["Data"].decode() for r in page["Records"]]
+            sequence_numbers += [int(r["SequenceNumber"]) for r in page["Records"]]
+            if not page["Records"]:
+                break
+    assert seen == [f"{wave}-{i}" for wave in range(3) for i in range(25)]
+    assert sequence_numbers == sorted(set(sequence_numbers))
+    latest = kinesis.get_shard_iterator(StreamName="pages", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    kinesis.put_record(StreamName="pages", Data=b"after", PartitionKey="k")
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=latest)["Records"]] == [b"after"]

@@ -187,6 +187,44 @@ def _partition_query() -> None:
     Table.all_items = partition_items  # type: ignore[method-assign]
 
 
+def _indexed_shards() -> None:
+    """moto 5.2 finds a shard's newest sequence number by copying all its keys (on every record put)
+    and answers GetRecords by walking the shard from its first record: both grow with the stream, so
+    a demo's 100,000 records cost minutes. Here the newest key is read from the end, and GetRecords
+    bisects a list of the keys kept beside the shard (records are only ever appended, with rising
+    sequence numbers). Same records, same order; local emulator only."""
+    from bisect import bisect_right
+
+    from moto.kinesis.models import Shard
+
+    if getattr(Shard.get_records, "_marketing_local", False):
+        return
+
+    def newest(self: Shard) -> int:
+        return next(reversed(self.records)) if self.records else 0
+
+    def oldest(self: Shard) -> int:
+        return next(iter(self.records)) if self.records else 0
+
+    def get_records(self: Shard, last_sequence_id: str, limit: int | None) -> tuple[list[Any], int, int]:
+        keys = vars(self).get("_marketing_keys")
+        if keys is None or len(keys) != len(self.records) or (keys and keys[-1] != newest(self)):
+            keys = self._marketing_keys = list(self.records)
+        last = int(last_sequence_id)
+        start = bisect_right(keys, last)
+        taken = keys[start:] if limit is None else keys[start:start + limit]
+        if not taken:
+            return [], last, 0
+        records = [self.records[k] for k in taken]
+        behind = self.records[keys[-1]].created_at - records[-1].created_at
+        return records, taken[-1], int(behind * 1000)
+
+    get_records._marketing_local = True  # type: ignore[attr-defined]
+    Shard.get_records = get_records  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = newest  # type: ignore[method-assign]
+    Shard.get_min_sequence_number = oldest  # type: ignore[method-assign]
+
+
 class Emulator:
     """moto's ThreadedMotoServer on a free port of 127.0.0.1, with every resource created."""
 
@@ -197,6 +235,7 @@ class Emulator:
         _keep_alive()
         _linear_sqs_receive()
         _partition_query()
+        _indexed_shards()
 
         self.prefix = prefix
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
