@@ -132,3 +132,14 @@ def test_a_shard_hands_out_each_record_once_in_order_in_pages(emulator):
     latest = kinesis.get_shard_iterator(StreamName="pages", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
     kinesis.put_record(StreamName="pages", Data=b"after", PartitionKey="k")
     assert [r["Data"] for r in kinesis.get_records(ShardIterator=latest)["Records"]] == [b"after"]
+
+
+def test_the_queue_counts_visible_delayed_and_in_flight_messages(emulator):
+    sqs = client(emulator, "sqs")
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": str(i), "DelaySeconds": 900 if i < 4 else 0} for i in range(10)])
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=900)
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesDelayed"],
+            counts["ApproximateNumberOfMessagesNotVisible"]) == ("4", "4", "2")

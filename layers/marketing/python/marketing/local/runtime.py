@@ -130,8 +130,8 @@ def _linear_sqs_receive() -> None:
     """moto 5.2's ReceiveMessage checks each message it hands out against the queue's retention by
     computing *all* the queue's attributes, which counts every message in the queue: quadratic in
     the contacts held back (delayed) on the delivery queue, minutes of a demo's run. Read the one
-    attribute instead, and list the visible messages with one clock reading. Same answers; local
-    emulator only."""
+    attribute instead; list and count messages with one clock reading per call, not one per message
+    (SendMessage still counts them all). Same answers; local emulator only."""
     from moto.core.utils import unix_time, unix_time_millis
     from moto.sqs.models import Queue, SQSBackend
 
@@ -146,9 +146,19 @@ def _linear_sqs_receive() -> None:
         now = unix_time_millis()
         return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
+    def delayed(self: Queue) -> int:  # counted on every SendMessage too (moto reads all attributes for one)
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Queue) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
     within_retention._marketing_local = True  # type: ignore[attr-defined]
     SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
     Queue.messages = property(messages)  # type: ignore[assignment]
+    Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[assignment]
+    Queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[assignment]
 
 
 def _partition_query() -> None:
