@@ -8,7 +8,6 @@ import email.policy
 import json
 import os
 import time
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -177,10 +176,12 @@ def test_a_burst_never_exceeds_the_senders_rate(world, policy):
     assert sorted(number for number, _ in world.sms()) == sorted(f"+{c}" for c in customers)
     windows = [from_item(i) for i in world.client("dynamodb").scan(TableName=world.env["SEND_RATES_TABLE"])["Items"]]
     assert all(w["bucket"].startswith("sms:long_code#") for w in windows)
-    assert sum(w["sent"] for w in windows) == 7 and max(w["sent"] for w in windows) == 2
-    per_second = Counter(int(datetime.fromisoformat(c["at"]).timestamp()) for cust in customers
-                         for c in world.contacts(cust))
-    assert max(per_second.values()) <= 2 and len(per_second) >= 4, per_second
+    # no one-second window handed out more than 2 sends: 7 sends took at least 4 windows
+    assert sum(w["sent"] for w in windows) == 7 and max(w["sent"] for w in windows) == 2 and len(windows) >= 4
+    # and the sends really waited for them: the 7th goes out 3 windows after the 1st (the contact is
+    # recorded just after its send, so a record can slip past its window's end; hence the slack)
+    times = sorted(datetime.fromisoformat(c["at"]).timestamp() for cust in customers for c in world.contacts(cust))
+    assert len(times) == 7 and times[-1] - times[0] >= 1.5, times
 
 
 # ------------------------------------------------------------------ failures and retries
