@@ -8,6 +8,7 @@ messages stay on the queue and come back; the queue's redrive moves them to its 
 from __future__ import annotations
 
 import base64
+import functools
 import importlib.util
 import logging
 import os
@@ -92,8 +93,6 @@ def _keep_alive() -> None:
 
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    if getattr(MotoRequestHandler, "_marketing_keep_alive", False):
-        return
     make_environ, send_header, run_wsgi = (
         MotoRequestHandler.make_environ, MotoRequestHandler.send_header, MotoRequestHandler.run_wsgi)
 
@@ -123,7 +122,6 @@ def _keep_alive() -> None:
     MotoRequestHandler.make_environ = read_whole_body  # type: ignore[method-assign]
     MotoRequestHandler.send_header = keep_open  # type: ignore[method-assign]
     MotoRequestHandler.run_wsgi = serve  # type: ignore[method-assign]
-    MotoRequestHandler._marketing_keep_alive = True  # type: ignore[attr-defined]
 
 
 def _linear_sqs_receive() -> None:
@@ -134,9 +132,6 @@ def _linear_sqs_receive() -> None:
     (SendMessage still counts them all). Same answers; local emulator only."""
     from moto.core.utils import unix_time, unix_time_millis
     from moto.sqs.models import Queue, SQSBackend
-
-    if getattr(SQSBackend.is_message_valid_based_on_retention_period, "_marketing_local", False):
-        return
 
     def within_retention(self: SQSBackend, queue_name: str, message: Any) -> bool:
         retention = int(self.get_queue(queue_name).message_retention_period)
@@ -154,7 +149,6 @@ def _linear_sqs_receive() -> None:
         now = unix_time_millis()
         return sum(1 for m in self._messages if not now > m.visible_at)
 
-    within_retention._marketing_local = True  # type: ignore[attr-defined]
     SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
     Queue.messages = property(messages)  # type: ignore[assignment]
     Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[assignment]
@@ -168,8 +162,6 @@ def _partition_query() -> None:
     which moto keeps apart); queries on an index keep moto's own path. Local emulator only."""
     from moto.dynamodb.models.table import Table
 
-    if getattr(Table.query, "_marketing_local", False):
-        return
     query, all_items = Table.query, Table.all_items
     scope = threading.local()
 
@@ -192,7 +184,6 @@ def _partition_query() -> None:
         finally:
             scope.partition = None
 
-    partition_query._marketing_local = True  # type: ignore[attr-defined]
     Table.query = partition_query  # type: ignore[method-assign]
     Table.all_items = partition_items  # type: ignore[method-assign]
 
@@ -206,9 +197,6 @@ def _indexed_shards() -> None:
     from bisect import bisect_right
 
     from moto.kinesis.models import Shard
-
-    if getattr(Shard.get_records, "_marketing_local", False):
-        return
 
     def newest(self: Shard) -> int:
         return next(reversed(self.records)) if self.records else 0
@@ -229,10 +217,18 @@ def _indexed_shards() -> None:
         behind = self.records[keys[-1]].created_at - records[-1].created_at
         return records, taken[-1], int(behind * 1000)
 
-    get_records._marketing_local = True  # type: ignore[attr-defined]
     Shard.get_records = get_records  # type: ignore[method-assign]
     Shard.get_max_sequence_number = newest  # type: ignore[method-assign]
     Shard.get_min_sequence_number = oldest  # type: ignore[method-assign]
+
+
+@functools.cache
+def _fix_moto() -> None:
+    """The emulator's fixes to moto's server, once per process (each wraps or replaces moto's own method)."""
+    _keep_alive()
+    _linear_sqs_receive()
+    _partition_query()
+    _indexed_shards()
 
 
 class Emulator:
@@ -242,10 +238,7 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from moto.server import ThreadedMotoServer
 
-        _keep_alive()
-        _linear_sqs_receive()
-        _partition_query()
-        _indexed_shards()
+        _fix_moto()
 
         self.prefix = prefix
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
