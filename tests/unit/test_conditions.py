@@ -76,6 +76,16 @@ def test_equality_and_membership(test, tier, expected):
     assert holds({"tags.value_tier": test}, tags={"value_tier": tier}) is expected
 
 
+@pytest.mark.parametrize("value", ["\x00k1", "\x00k3", "'); raise SystemExit('", "M", "tg", "{name}"])
+def test_an_operand_is_a_value_never_code(value):
+    # compiled code holds campaign values as constants: one that looks like code, a local's name or
+    # the compiler's own placeholders is still just compared with the customer's value
+    assert holds({"tags.tier": value}, tags={"tier": value})
+    assert holds({"tags.tier": {"in": [value, "gold"]}}, tags={"tier": value})
+    assert not holds({"tags.tier": value}, tags={"tier": "gold"})
+    assert holds({f"tags.{value}": {"exists": True}}, tags={value: 1})
+
+
 @pytest.mark.parametrize(
     ("op", "operand", "tenure", "expected"),
     [

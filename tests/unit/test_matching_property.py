@@ -306,6 +306,54 @@ def test_a_rejection_names_an_audience_condition_that_is_false_for_the_customer(
             assert_reasons_are_false(_match(index, event, profile), event, profile)
 
 
+@st.composite
+def campaigns_sharing_tests(draw):
+    """Many campaigns built from a pool of a few tests, so the same test (on the same path, with
+    the same operand) comes first for several of them and later for others: the compiled group
+    evaluates such a test once for all of them."""
+    pool = draw(st.lists(st.tuples(st.sampled_from(TAGS[:3] + FIELDS[:3]), a_test()), min_size=2, max_size=4))
+    definitions = []
+    for i in range(draw(st.integers(2, 12))):
+        chosen = draw(st.lists(st.sampled_from(range(len(pool))), min_size=1, max_size=3, unique=True))
+        audience = {pool[j][0]: pool[j][1] for j in chosen}
+        if draw(st.booleans()):
+            audience.update(draw(a_condition(TAGS[3:], depth=1)))
+        definitions.append(a_definition(id=f"c{i:02d}", priority=i, audience=audience))
+    profiles = [a_profile_with(draw, some_tags(draw)) for _ in range(draw(st.integers(1, 3)))]
+    return definitions, profiles
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=80)
+@given(scenario=campaigns_sharing_tests())
+def test_campaigns_that_share_tests_agree_with_the_reference(mode, scenario):
+    definitions, profiles = scenario
+    with buckets(mode):
+        index = CampaignIndex(_load(definitions), NOW)
+        event = CATALOG.parse(an_event_record("app.login", platform="ios"), NOW)
+        for profile in profiles:
+            assert_reasons_are_false(assert_same_as_reference(index, definitions, event, profile), event, profile)
+
+
+def test_a_shared_test_refuses_each_campaign_with_its_own_reason():
+    # `status: active` comes first for three campaigns and is evaluated once; each refused campaign
+    # still names the path, and a campaign whose next test fails names that one.
+    definitions = [
+        a_definition(id="a", audience={"status": "active", "tags.value_tier": "gold"}),
+        a_definition(id="b", audience={"status": "active", "tags.segment": "campus"}),
+        a_definition(id="c", audience={"status": "active"}),
+    ]
+    event = CATALOG.parse(an_event_record("app.login", platform="ios"), NOW)
+    index = CampaignIndex(_load(definitions), NOW)
+    suspended = Profile(customer_id="8613800000001", status="suspended", tags={"value_tier": "gold"})
+    active = Profile(customer_id="8613800000001", status="active", tags={"value_tier": "gold"})
+    assert sorted((c.id, r) for c, r in _match(index, event, suspended).rejected) == [
+        ("a", "status"), ("b", "status"), ("c", "status")]
+    match = _match(index, event, active)
+    assert sorted(c.id for c in match.eligible) == ["a", "c"]
+    assert [(c.id, r) for c, r in match.rejected] == [("b", "tags.segment")]
+
+
 FULL_SIZE = matching.BITSET_MIN_GROUP + 44
 
 

@@ -3,12 +3,14 @@
 Built once per set of live campaigns, it
 - indexes campaigns by event type, then by the value of one equality/`in` test of `trigger.where`
   (so an event never looks at campaigns whose trigger attribute cannot match);
-- compiles each bucket of campaigns into one straight-line Python function: every path read once
-  per event, each audience a short-circuit chain of its top-level tests, cheapest and most
-  selective first, so the first false test both rejects the campaign and names the reason;
+- compiles each bucket of campaigns into one straight-line Python function: each audience a
+  short-circuit chain of its top-level tests, cheapest and most selective first, so the first
+  false test both rejects the campaign and names the reason; a path many tests read is read once,
+  a test several campaigns make is evaluated once;
 - evaluates a large bucket whose trigger is settled on bitsets (`_BitGroup`).
-Generated code contains only names and literals produced here; campaign values are passed as
-constants, never pasted into source. The result must equal `naive.naive_match` (property-tested).
+Generated source contains only names made here and placeholder literals; campaign values go
+straight into the code object's constants, never into source text. The result must equal
+`naive.naive_match` (property-tested).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
+from types import CodeType, FunctionType
 from typing import Any, Callable, Iterable
 
 from marketing.domain.campaigns import Campaign
@@ -45,14 +48,17 @@ GroupFn = Callable[[dict, dict, dict, float, Callable], list]
 class Match:
     """Campaigns an event triggered: those whose audience holds, and those rejected with the reason.
 
-    Rejections are kept as the groups produced them (lists, or bitsets of a large group) and listed
-    only when someone reads `rejected`: an event can be judged against thousands of campaigns."""
+    Rejections are kept as the groups produced them and listed only when someone reads `rejected`:
+    an event can be judged against thousands of campaigns. A compiled group's part is a list: its
+    table of rejections first, then per campaign the number of the test that refused it (an index
+    into the campaign's row of the table), or None or False for a campaign eligible or not
+    triggered. A large group's part is a `BitRejections`."""
 
     __slots__ = ("eligible", "parts", "_rejected")
 
     def __init__(self, eligible: list[Campaign] | None = None, rejected: list[Rejection] | None = None) -> None:
         self.eligible: list[Campaign] = eligible if eligible is not None else []
-        self.parts: list[Any] = [rejected] if rejected else []
+        self.parts: list[Any] = [[(None, *((None, r) for r in rejected)), *repeat(1, len(rejected))]] if rejected else []
         self._rejected: list[Rejection] | None = None
 
     @property
@@ -60,7 +66,11 @@ class Match:
         if self._rejected is None:
             out: list[Rejection] = []
             for part in self.parts:
-                out.extend(filter(None, part))
+                if part.__class__ is list:
+                    # row i of the table is for item i; item 0 is the table itself (its row is None)
+                    out.extend([row[code] for row, code in zip(part[0], part) if code.__class__ is int])
+                else:
+                    out.extend(part)
             self._rejected = out
         return self._rejected
 
@@ -69,8 +79,8 @@ class Match:
             return len(self._rejected)
         count = 0
         for part in self.parts:
-            # a compiled group's list holds a rejection per refused campaign, None or False for the others
-            count += len([*filter(None, part)]) if part.__class__ is list else part.count()
+            # the truthy items of a compiled group's list: the table and a number per refused campaign
+            count += len([*filter(None, part)]) - 1 if part.__class__ is list else part.count()
         return count
 
     @property
@@ -97,34 +107,55 @@ def _rank(node: Node) -> tuple[int, int]:
     return (4 if isinstance(node, AnyOf | AllOf) else 5, len(paths(node)))
 
 
+_READ_TWICE = frozenset({"gt", "gte", "lt", "lte", "between", "contains", "startswith"})  # type check, then test
+_PLACEHOLDER = "\x00"  # starts the literal that stands for a constant in generated source
+
+
 class _Compiler:
-    """Writes one group function; keeps the constants it refers to in `namespace`."""
+    """Writes one compiled function. Every value its code refers to (campaign operands, reasons,
+    paths, MISSING) is a placeholder literal in the source and goes into the code object's constant
+    table when it is built (`_build`): campaign values never become source text, and a constant
+    costs one tuple read where it is used (closure cells would all be copied on every call, and
+    globals cost a dict probe). Functions it calls, and what `is` compares with, are the few
+    globals in `names` (Python warns about `is` with a literal)."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"M": MISSING, "N": _NUM, "SEQ": _SEQ, "within": within}
-        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self.names: dict[str, Any] = {"within": within, "map": map, "type": type, "str": str, "tuple": tuple, "M": MISSING}
         self.hoisted: dict[tuple[str, str], str] = {}
+        self.shared: dict[tuple, str] = {}  # tests evaluated once up front: their local's name
+        self.sources: set[str] = set()
         self._count = 0
+        self.M, self.N, self.SEQ = self.const(MISSING), self.const(_NUM), self.const(_SEQ)
 
     def const(self, value: Any) -> str:
+        """The source text that stands for `value`."""
         self._count += 1
-        name = f"k{self._count}"
-        self.namespace[name] = value
-        return name
+        placeholder = f"{_PLACEHOLDER}k{self._count}"
+        self.constants[placeholder] = value
+        return repr(placeholder)
 
-    def value(self, source: str, key: str) -> tuple[str, str]:
-        """(setup, name): the expression that reads a path; hoisted names need no setup."""
+    def getter(self, source: str) -> str:
+        """The local bound to the `get` of a source's map (`_build` binds those used)."""
+        self.sources.add(source)
+        return f"{source}g"
+
+    def value(self, source: str, key: str, twice: bool) -> tuple[str, str]:
+        """(first, then): the expressions that read a path's value the first time and after.
+        A hoisted path is a local already; otherwise the value is read where the test needs it,
+        into the scratch local `x` when the test reads it twice (no test reads another's `x`)."""
         hoisted = self.hoisted.get((source, key))
         if hoisted:
-            return "", hoisted
-        self._count += 1
-        name = f"x{self._count}"
-        return f"({name} := {source}g({key!r}, M))", name
+            return hoisted, hoisted
+        read = f"{self.getter(source)}({self.const(key)}, {self.M})"
+        return (f"(x := {read})", "x") if twice else (read, "")
 
     def test(self, node: Test) -> str:
-        setup, v = self.value(node.path.source, node.path.key)
-        ref = setup or v
+        shared = self.shared.get(_test_key(node))
+        if shared:
+            return shared
         op, operand = node.op, node.operand
+        ref, v = self.value(node.path.source, node.path.key, op in _READ_TWICE)
         c = self.const(operand)
         match op:
             case "eq":
@@ -137,20 +168,20 @@ class _Compiler:
                 return f"({ref} not in {c})"
             case "gt" | "gte" | "lt" | "lte":
                 sym = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-                guard = f"{ref}.__class__ in N" if not isinstance(operand, str) else f"{ref}.__class__ is str"
+                guard = f"type({ref}) in {self.N}" if not isinstance(operand, str) else f"type({ref}) is str"
                 return f"({guard} and {v} {sym} {c})"
             case "between":
                 lo, hi = self.const(operand[0]), self.const(operand[1])
-                guard = f"{ref}.__class__ in N" if not isinstance(operand[0], str) else f"{ref}.__class__ is str"
+                guard = f"type({ref}) in {self.N}" if not isinstance(operand[0], str) else f"type({ref}) is str"
                 return f"({guard} and {lo} <= {v} <= {hi})"
             case "exists":
                 return f"({ref} is not M)" if operand else f"({ref} is M)"
             case "contains":
                 if isinstance(operand, str):
-                    return f"({ref}.__class__ in SEQ and {c} in {v})"
-                return f"({ref}.__class__ is tuple and {c} in {v})"
+                    return f"(type({ref}) in {self.SEQ} and {c} in {v})"
+                return f"(type({ref}) is tuple and {c} in {v})"
             case "startswith":
-                return f"({ref}.__class__ is str and {v}.startswith({c}))"
+                return f"(type({ref}) is str and {v}.startswith({c}))"
             case "within":
                 return f"within({ref}, now, {c})"
         raise ValueError(f"unknown operator {op!r}")
@@ -174,27 +205,49 @@ def _audience_tests(campaign: Campaign) -> tuple[Node, ...]:
 Entry = tuple[Campaign, tuple[Node, ...], tuple[Node, ...]]
 
 
-def _factory(comp: _Compiler, body: list[str], name: str, signature: str = "a, f, t, now, ok") -> Callable:
-    """Compile `body` as a function of `signature` inside a factory whose arguments are the
-    constants: closure cells are fast to read and cost nothing per call."""
-    constants = ", ".join(n for n in comp.namespace if not n.startswith("__"))
-    source = (f"def make({constants}):\n    def compiled({signature}):\n"
-              + "\n".join("    " + line for line in body) + "\n    return compiled\n")
-    scope: dict[str, Any] = {}
-    exec(compile(source, name, "exec"), scope)  # noqa: S102 - names and literals only
-    return scope["make"](**{k: v for k, v in comp.namespace.items() if not k.startswith("__")})
+def _build(comp: _Compiler, body: list[str], name: str, signature: str = "a, f, t, now, ok") -> Callable:
+    """Compile `body` as a function of `signature`, its placeholders replaced by their values."""
+    getters = [f"    {s}g = {s}.get" for s in sorted(comp.sources)]
+    source = f"def compiled({signature}):\n" + "\n".join(getters + body) + "\n"
+    module = compile(source, name, "exec")  # names and placeholder literals only
+    code = next(c for c in module.co_consts if isinstance(c, CodeType))
+    table, consts = comp.constants, []
+    for constant in code.co_consts:
+        if constant.__class__ is str and constant in table:
+            consts.append(table[constant])
+        elif _folded(constant):
+            raise AssertionError(f"{name}: Python folded a placeholder into the constant {constant!r}")
+        else:
+            consts.append(constant)
+    return FunctionType(code.replace(co_consts=tuple(consts)), {"__builtins__": {}, **comp.names}, "compiled")
 
 
-def _compile_group(entries: list[Entry], prefix: list | None = None) -> GroupFn:
+def _folded(constant: Any) -> bool:
+    if isinstance(constant, str):
+        return constant.startswith(_PLACEHOLDER)
+    return isinstance(constant, tuple | frozenset) and any(_folded(c) for c in constant)
+
+
+def _test_key(node: Test) -> tuple:
+    """Equal keys, same test (values with their types: `eq 1` and `eq true` read alike but differ)."""
+    operand = node.operand
+    typed = frozenset((v.__class__, v) for v in operand) if isinstance(operand, frozenset) else \
+        tuple((v.__class__, v) for v in operand) if isinstance(operand, tuple) else (operand.__class__, operand)
+    return node.path.source, node.path.key, node.op, typed
+
+
+def _compile_group(entries: list[Entry]) -> GroupFn:
     """One straight-line function for a bucket of campaigns.
 
-    It returns `prefix` plus one item per campaign: the prebuilt (campaign, reason) of the first
-    false audience test, or a falsy value when the campaign is eligible (reported through `ok`)
-    or not triggered (a where-test is false).
+    It returns a list (see `Match`): the table of the group's rejections, then per campaign the
+    number of its first false audience test (a small int: a shared object, unlike a rejection, so
+    refusing a campaign touches no memory of its own), or a falsy value when the campaign is
+    eligible (reported through `ok`) or not triggered (a where-test is false).
     """
     comp = _Compiler()
     # Read a path once up front when several campaigns' first tests read it (first tests always
-    # run) or many tests do; a path few tests read is read inline, only if a test gets that far.
+    # run) or many tests do; other paths are read inline, only if a test gets that far (reading
+    # up front what no test reaches costs more than it saves: profiles are rarely in cache).
     first: dict[tuple[str, str], int] = defaultdict(int)
     every: dict[tuple[str, str], int] = defaultdict(int)
     for campaign, where, tests in entries:
@@ -204,30 +257,44 @@ def _compile_group(entries: list[Entry], prefix: list | None = None) -> GroupFn:
         for node in (*where, *tests):
             for p in paths(node):
                 every[(p.source, p.key)] += 1
-    body = ["    ag = a.get; fg = f.get; tg = t.get"]
+    body: list[str] = []
     hoisted: dict[str, list[str]] = defaultdict(list)
     for (source, key), count in every.items():
-        if first[(source, key)] > 1 or count > 3:
+        if first[(source, key)] > 1 or count > 6:
             comp.hoisted[(source, key)] = f"v{len(comp.hoisted)}"
             hoisted[source].append(key)
     if hoisted:
-        comp.namespace["R"] = repeat(MISSING)
+        repeat_missing = comp.const(repeat(MISSING))
     for source, keys in hoisted.items():
-        # one `map` over the keys: cheaper per path than a call from bytecode (profiles are rarely in cache)
+        # one `map` over the keys: cheaper per path than a call from bytecode
         names = ", ".join(comp.hoisted[(source, key)] for key in keys)
-        body.append(f"    {names}, = map({source}g, {comp.const(tuple(keys))}, R)")
+        body.append(f"    {names}, = map({comp.getter(source)}, {comp.const(tuple(keys))}, {repeat_missing})")
+    # A test several campaigns make (`status: active`, a locale) is evaluated once, up front, when
+    # it comes first for one of them (so it would run anyway) or three campaigns make it.
+    made: dict[tuple, list[tuple[int, Test]]] = defaultdict(list)
+    for campaign, where, tests in entries:
+        for position, node in enumerate(tests):
+            if isinstance(node, Test):
+                made[_test_key(node)].append((position, node))
+    for key, uses in made.items():
+        if len(uses) > 2 or len(uses) == 2 and min(position for position, _ in uses) == 0:
+            expr = comp.test(uses[0][1])
+            comp.shared[key] = f"s{len(comp.shared)}"
+            body.append(f"    {comp.shared[key]} = {expr}")
     items = []
+    table: list[tuple | None] = [None]
     for campaign, where, tests in entries:
         verdict = f"ok({comp.const(campaign)})"
-        for node in reversed(tests):
-            verdict = f"{comp.const((campaign, describe(node)))} if not {comp.expr(node)} else {verdict}"
+        for number in range(len(tests), 0, -1):
+            verdict = f"{number} if not {comp.expr(tests[number - 1])} else {verdict}"
         if where:
             verdict = f"({' and '.join(comp.expr(w) for w in where)}) and ({verdict})"
         items.append(f"        ({verdict}),")
-    body.append(f"    return {comp.const(prefix)} + [" if prefix else "    return [")
+        table.append((None, *((campaign, describe(node)) for node in tests)))
+    body.append(f"    return [{comp.const(tuple(table))},")
     body.extend(items)
     body.append("    ]")
-    return _factory(comp, body, "<campaign-group>")
+    return _build(comp, body, "<campaign-group>")
 
 
 BITSET_MIN_GROUP = 256  # from this many campaigns in one bucket, evaluate audiences path by path on bitsets
@@ -341,11 +408,11 @@ class _BitGroup:
         numbers a bisect into prefilled interval masks, other paths through the memo. It returns
         the campaigns left; when recording, with the bits each path dropped (to name reasons)."""
         comp = _Compiler()
-        comp.namespace.update({"bl": self._bisect, "miss": self._miss, "ALL": self.all})
-        body = ["    ag = a.get; fg = f.get; tg = t.get", "    alive = ALL"] + (["    drops = []"] if record else [])
+        comp.names.update({"bl": self._bisect, "miss": self._miss})
+        body = [f"    alive = {comp.const(self.all)}"] + (["    drops = []"] if record else [])
         for j, ((source, name), members) in enumerate(zip(self.paths, self.members)):
             leaves = [leaf for _, nodes in members for node in nodes for leaf in _leaves(node)]
-            read = f"{source}g({name!r}, M)"
+            read = f"{comp.getter(source)}({comp.const(name)}, {comp.M})"
             if all(leaf.op in ("eq", "ne", "in", "nin") for leaf in leaves):
                 named = {v for leaf in leaves for v in (leaf.operand if leaf.op in ("in", "nin") else (leaf.operand,))}
                 table = {v: self.all ^ self._mask(j, None, v, keep=False) for v in named}
@@ -364,7 +431,7 @@ class _BitGroup:
                         masks.append(self._mask(j, None, bounds[i], keep=False))
                 b, tab = comp.const(bounds), comp.const([self.all ^ m for m in masks])
                 body.append(f"    v = {read}")
-                body.append(f"    if v.__class__ in N: i = bl({b}, v); d = alive & {tab}[2 * i + (i < {len(bounds)} and {b}[i] == v)]")
+                body.append(f"    if type(v) in {comp.N}: i = bl({b}, v); d = alive & {tab}[2 * i + (i < {len(bounds)} and {b}[i] == v)]")
                 body.append(f"    else: d = alive & {comp.const(self.all ^ self._mask(j, None, MISSING, keep=False))}")
             else:
                 body.append(f"    v = {read}")
@@ -377,7 +444,7 @@ class _BitGroup:
                 body.append("        alive ^= d")
                 body.append("        if not alive: return alive")
         body.append("    return alive, drops" if record else "    return alive")
-        return _factory(comp, body, "<campaign-bitset>", "a, f, t")
+        return _build(comp, body, "<campaign-bitset>", "a, f, t")
 
     def first_failing(self, index: int, tests: list[tuple[Node, Rejection]], value: Any) -> Rejection:
         from marketing.domain.conditions import evaluate
@@ -485,7 +552,7 @@ def _compile_residual(campaign: Campaign, nodes: tuple[Node, ...]) -> Callable[[
     verdict = "None"
     for node in reversed(sorted(nodes, key=_rank)):
         verdict = f"{comp.const((campaign, describe(node)))} if not {comp.expr(node)} else {verdict}"
-    return _factory(comp, ["    ag = a.get; fg = f.get; tg = t.get", f"    return {verdict}"], "<campaign-residual>",
+    return _build(comp, [f"    return {verdict}"], "<campaign-residual>",
                     "a, f, t, now")
 
 
