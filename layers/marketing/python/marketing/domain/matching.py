@@ -14,7 +14,7 @@ straight into the code object's constants, never into source text. The result mu
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -236,6 +236,34 @@ def _test_key(node: Test) -> tuple:
     return node.path.source, node.path.key, node.op, typed
 
 
+def _path_of(node: Node) -> tuple[str, str] | None:
+    return (node.path.source, node.path.key) if isinstance(node, Test) else None
+
+
+def _first_tests_on_shared_paths(entries: list[Entry]) -> list[Entry]:
+    """The entries, each campaign's first test chosen among its equally ranked first tests so that
+    the first tests of the group read as few distinct paths as it can (a greedy cover: the path
+    most campaigns could test first, then the next). First tests always run, and a path several
+    of them read is read once (`_compile_group` hoists it)."""
+    fronts = [{_path_of(n) for n in tests if _path_of(n) and _rank(n) == _rank(tests[0])} if tests else set()
+              for _, _, tests in entries]
+    chosen: dict[int, tuple[str, str]] = {}
+    left = {i for i, front in enumerate(fronts) if front}
+    while left:
+        counts = Counter(path for i in left for path in fronts[i])
+        path = max(counts, key=lambda p: (counts[p], p))
+        for i in [i for i in left if path in fronts[i]]:
+            chosen[i] = path
+            left.remove(i)
+    out = []
+    for i, (campaign, where, tests) in enumerate(entries):
+        if i in chosen:
+            at = next(j for j, n in enumerate(tests) if _path_of(n) == chosen[i] and _rank(n) == _rank(tests[0]))
+            tests = (tests[at], *tests[:at], *tests[at + 1:])
+        out.append((campaign, where, tests))
+    return out
+
+
 def _compile_group(entries: list[Entry]) -> GroupFn:
     """One straight-line function for a bucket of campaigns.
 
@@ -244,6 +272,7 @@ def _compile_group(entries: list[Entry]) -> GroupFn:
     refusing a campaign touches no memory of its own), or a falsy value when the campaign is
     eligible (reported through `ok`) or not triggered (a where-test is false).
     """
+    entries = _first_tests_on_shared_paths(entries)
     comp = _Compiler()
     # Read a path once up front when several campaigns' first tests read it (first tests always
     # run) or many tests do; other paths are read inline, only if a test gets that far (reading
