@@ -229,7 +229,8 @@ def _folded(constant: Any) -> bool:
 
 
 def _test_key(node: Test) -> tuple:
-    """Equal keys, same test (values with their types: `eq 1` and `eq true` read alike but differ)."""
+    """Equal keys, same test. Operands are keyed with their types, so values Python calls equal
+    across types (1, 1.0, true) never merge two tests a reader would tell apart."""
     operand = node.operand
     typed = frozenset((v.__class__, v) for v in operand) if isinstance(operand, frozenset) else \
         tuple((v.__class__, v) for v in operand) if isinstance(operand, tuple) else (operand.__class__, operand)
