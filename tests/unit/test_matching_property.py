@@ -216,6 +216,14 @@ def assert_reasons_are_false(match, event, profile):
         ), f"{campaign.id}: rejected for {reason!r}, but that holds for {profile.tags} (audience {campaign.audience})"
 
 
+def assert_each_profile_agrees_on_a_login(definitions, profiles):
+    """One app login matched for each profile: the reference's verdicts, and true reasons."""
+    index = CampaignIndex(_load(definitions), NOW)
+    event = CATALOG.parse(an_event_record("app.login", platform="ios"), NOW)
+    for profile in profiles:
+        assert_reasons_are_false(assert_same_as_reference(index, definitions, event, profile), event, profile)
+
+
 @pytest.mark.parametrize("mode", MODES)
 @settings(max_examples=120)
 @given(scenario=a_scenario())
@@ -327,12 +335,8 @@ def campaigns_sharing_tests(draw):
 @settings(max_examples=80)
 @given(scenario=campaigns_sharing_tests())
 def test_campaigns_that_share_tests_agree_with_the_reference(mode, scenario):
-    definitions, profiles = scenario
     with buckets(mode):
-        index = CampaignIndex(_load(definitions), NOW)
-        event = CATALOG.parse(an_event_record("app.login", platform="ios"), NOW)
-        for profile in profiles:
-            assert_reasons_are_false(assert_same_as_reference(index, definitions, event, profile), event, profile)
+        assert_each_profile_agrees_on_a_login(*scenario)
 
 
 def test_a_shared_test_refuses_each_campaign_with_its_own_reason():
@@ -370,11 +374,7 @@ def a_full_size_bucket(draw):
 @settings(max_examples=10)
 @given(scenario=a_full_size_bucket())
 def test_a_bucket_past_the_bitset_threshold_agrees_with_the_reference(scenario):
-    definitions, profiles = scenario
-    index = CampaignIndex(_load(definitions), NOW)
-    event = CATALOG.parse(an_event_record("app.login", platform="ios"), NOW)
-    for profile in profiles:
-        assert_reasons_are_false(assert_same_as_reference(index, definitions, event, profile), event, profile)
+    assert_each_profile_agrees_on_a_login(*scenario)
 
 
 def test_in_a_large_bucket_the_reason_still_names_the_condition_that_failed():
