@@ -10,7 +10,8 @@ Layout (what Lambda mounts under /opt):
     build/layer/python/catalog.yaml        events/catalog.yaml  (CATALOG_PATH=/opt/python/catalog.yaml)
 
 The dependencies are the project's runtime dependencies from pyproject.toml, less boto3/botocore/
-s3transfer, which the Lambda Python runtime provides (a copy would add ~80 MB to the layer).
+s3transfer, which the Lambda Python runtime provides (a copy would add ~80 MB to the layer), at the
+versions constraints.txt pins, the ones the test suite ran against.
 `build/layer.json` records whether the dependencies are in; the CDK app warns when they are not,
 because such a layer synthesizes fine but fails at import time once deployed.
 """
@@ -32,6 +33,7 @@ PACKAGE = ROOT / "layers" / "marketing" / "python" / "marketing"
 CATALOG = ROOT / "events" / "catalog.yaml"
 CONTACT_POLICY = ROOT / "events" / "contact_policy.yaml"
 TOUCHPOINTS = ROOT / "events" / "touchpoints.yaml"
+CONSTRAINTS = ROOT / "constraints.txt"
 
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.12"
@@ -86,7 +88,8 @@ def install_dependencies(out: Path, requirements: list[str]) -> None:
     site = out / "python"
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
            "--platform", PLATFORM, "--implementation", "cp", "--python-version", PYTHON_VERSION,
-           "--only-binary=:all:", "--upgrade", "--target", str(site), *requirements]
+           "--only-binary=:all:", "--upgrade", "--target", str(site), "--constraint", str(CONSTRAINTS),
+           *requirements]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     for name in RUNTIME_PROVIDED:

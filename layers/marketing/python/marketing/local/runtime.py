@@ -193,7 +193,8 @@ def _indexed_shards() -> None:
     and answers GetRecords by walking the shard from its first record: both grow with the stream, so
     a demo's 100,000 records cost minutes. Here the newest key is read from the end, and GetRecords
     bisects a list of the keys kept beside the shard (records are only ever appended, with rising
-    sequence numbers). Same records, same order; local emulator only."""
+    sequence numbers). Same records, same order; local emulator only. A record's arrival time is a
+    datetime from moto 5.2.6 on and seconds before it: both are read."""
     from bisect import bisect_right
 
     from moto.kinesis.models import Shard
@@ -215,7 +216,8 @@ def _indexed_shards() -> None:
             return [], last, 0
         records = [self.records[k] for k in taken]
         behind = self.records[keys[-1]].created_at - records[-1].created_at
-        return records, taken[-1], int(behind * 1000)
+        seconds = behind.total_seconds() if hasattr(behind, "total_seconds") else behind
+        return records, taken[-1], int(seconds * 1000)
 
     Shard.get_records = get_records  # type: ignore[method-assign]
     Shard.get_max_sequence_number = newest  # type: ignore[method-assign]
