@@ -1,5 +1,6 @@
 """The embedded emulator's server (marketing.local.runtime.Emulator) answers as moto does, faster:
-connections kept alive, a table's Query reading one partition, SQS receives linear in the queue."""
+connections kept alive, a table's Query reading one partition, SQS receives linear in the queue,
+each host's backend looked up once, DynamoDB answers written as plain JSON, expressions parsed once."""
 from __future__ import annotations
 
 import time
@@ -143,3 +144,86 @@ def test_the_queue_counts_visible_delayed_and_in_flight_messages(emulator):
     counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesDelayed"],
             counts["ApproximateNumberOfMessagesNotVisible"]) == ("4", "4", "2")
+
+
+def test_each_service_answers_its_own_calls_on_one_server(emulator):
+    """Backends are looked up once per host: interleaved calls still reach the service they name."""
+    dynamodb, sqs, sns, kinesis, s3 = (client(emulator, s) for s in ("dynamodb", "sqs", "sns", "kinesis", "s3"))
+    make_table(dynamodb, "routed", with_range=False)
+    sqs.create_queue(QueueName="routed")
+    sns.create_topic(Name="routed")
+    kinesis.create_stream(StreamName="routed", ShardCount=1)
+    s3.create_bucket(Bucket="routed")
+    for _ in range(2):
+        assert "routed" in dynamodb.list_tables()["TableNames"]
+        assert any(u.endswith("/routed") for u in sqs.list_queues()["QueueUrls"])
+        assert any(t["TopicArn"].endswith(":routed") for t in sns.list_topics()["Topics"])
+        assert "routed" in kinesis.list_streams()["StreamNames"]
+        assert "routed" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+EVERY_TYPE = {
+    "customer_id": {"S": "c1"}, "sk": {"S": "state"}, "n": {"N": "12.5"}, "flag": {"BOOL": True},
+    "nothing": {"NULL": True}, "tags": {"SS": ["a", "b"]}, "scores": {"NS": ["1", "2"]},
+    "blob": {"B": b"\x00\xffraw"}, "blobs": {"BS": [b"x", b"y"]}, "text": {"S": "孙娜您好 \"quoted\""},
+    "nested": {"M": {"list": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"BOOL": False}}}]}}},
+}
+
+
+def test_items_come_back_as_written_in_every_attribute_type(emulator):
+    """Answers written as plain JSON (and binary ones through moto's serializer) parse to what was written."""
+    dynamodb = client(emulator, "dynamodb")
+    make_table(dynamodb, "types")
+    plain = {k: v for k, v in EVERY_TYPE.items() if k not in ("blob", "blobs")}
+    key = {"customer_id": {"S": "c1"}, "sk": {"S": "state"}}
+    for item in (plain, EVERY_TYPE):
+        dynamodb.put_item(TableName="types", Item=item)
+        assert dynamodb.get_item(TableName="types", Key=key)["Item"] == item
+        assert dynamodb.query(TableName="types", KeyConditionExpression="customer_id = :c",
+                              ExpressionAttributeValues={":c": {"S": "c1"}})["Items"] == [item]
+        got = dynamodb.batch_get_item(RequestItems={"types": {"Keys": [key]}})
+        assert got["Responses"]["types"] == [item] and got["UnprocessedKeys"] == {}
+        assert dynamodb.put_item(TableName="types", Item=item, ReturnValues="ALL_OLD")["Attributes"] == item
+    updated = dynamodb.update_item(TableName="types", Key=key, UpdateExpression="ADD n :one REMOVE #b, #bs",
+                                   ExpressionAttributeNames={"#b": "blob", "#bs": "blobs"},
+                                   ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="ALL_NEW")
+    assert updated["Attributes"] == {**plain, "n": {"N": "13.5"}}
+    assert dynamodb.get_item(TableName="types", Key={**key, "sk": {"S": "absent"}}).get("Item") is None
+    described = dynamodb.describe_table(TableName="types")["Table"]  # timestamps: moto's own serializer
+    assert described["TableName"] == "types" and described["CreationDateTime"].year >= 2024
+
+
+def test_an_expression_used_again_applies_the_values_of_each_call(emulator):
+    """Update and condition expressions parsed once per text still resolve each call's names and values."""
+    dynamodb = client(emulator, "dynamodb")
+    make_table(dynamodb, "reused", with_range=False)
+    update = "ADD #n :step SET #t = :now"
+    condition = "attribute_not_exists(#t) OR #t < :before"
+    results = []
+    for i, (step, now, before) in enumerate([(1, 10, 99), (5, 20, 99), (7, 30, 15), (2, 40, 35)]):
+        try:
+            dynamodb.update_item(
+                TableName="reused", Key={"customer_id": {"S": "c1"}}, UpdateExpression=update,
+                ConditionExpression=condition, ExpressionAttributeNames={"#n": "count", "#t": "at"},
+                ExpressionAttributeValues={":step": {"N": str(step)}, ":now": {"N": str(now)},
+                                           ":before": {"N": str(before)}})
+            results.append("ok")
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            results.append("refused")
+    item = dynamodb.get_item(TableName="reused", Key={"customer_id": {"S": "c1"}})["Item"]
+    assert results == ["ok", "ok", "refused", "ok"]
+    assert (item["count"], item["at"]) == ({"N": "8"}, {"N": "40"})
+    dynamodb.update_item(TableName="reused", Key={"customer_id": {"S": "c2"}}, UpdateExpression=update,
+                         ExpressionAttributeNames={"#n": "other", "#t": "when"},
+                         ExpressionAttributeValues={":step": {"N": "3"}, ":now": {"N": "1"}})
+    assert dynamodb.get_item(TableName="reused", Key={"customer_id": {"S": "c2"}})["Item"] == {
+        "customer_id": {"S": "c2"}, "other": {"N": "3"}, "when": {"N": "1"}}
+    for _ in range(2):  # a bad expression is refused every time, not remembered
+        with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+            dynamodb.update_item(TableName="reused", Key={"customer_id": {"S": "c1"}}, UpdateExpression="ADD",
+                                 ExpressionAttributeValues={":one": {"N": "1"}})
+        with pytest.raises(dynamodb.exceptions.ClientError):  # moto answers this one with a 500
+            dynamodb.update_item(TableName="reused", Key={"customer_id": {"S": "c1"}}, UpdateExpression=update,
+                                 ConditionExpression="#t <",
+                                 ExpressionAttributeNames={"#n": "count", "#t": "at"},
+                                 ExpressionAttributeValues={":step": {"N": "1"}, ":now": {"N": "1"}})

@@ -224,6 +224,87 @@ def _indexed_shards() -> None:
     Shard.get_min_sequence_number = oldest  # type: ignore[method-assign]
 
 
+def _cached_dispatch() -> None:
+    """moto 5.2's server finds the backend of every request by listing its own package directory
+    (os.listdir and an isdir per service, ~300 of them) and then matching the host against every
+    service's URL patterns: a sixth of a simple call's time on the server. The services a host maps
+    to do not change while the server runs, so each host is looked up once. Local emulator only."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    find = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+        try:
+            return found[host]
+        except KeyError:
+            found[host] = backend = find(self, host)  # called under the dispatcher's lock
+            return backend
+
+    DomainDispatcherApplication.get_backend_for_host = backend_for_host  # type: ignore[method-assign]
+
+
+def _plain_dynamodb_json() -> None:
+    """moto 5.2 turns each DynamoDB answer (already plain JSON types: items as attribute-value maps)
+    into its body by walking the operation's output shape member by member, a tenth of the demo's
+    server time. An answer that is plain JSON is written with json.dumps instead, which gives the
+    client the same parsed result (members without a value are skipped by botocore either way);
+    anything else (binary values as bytes, timestamps as datetimes) keeps moto's serializer.
+    Local emulator only."""
+    import json
+
+    from moto.dynamodb.responses import DynamoResult
+
+    execute_result = DynamoResult.execute_result
+
+    def plain(self: DynamoResult, context: Any) -> Any:
+        try:
+            body = json.dumps(self.result)
+        except (TypeError, ValueError):
+            return execute_result(self, context)
+        version = context.service_model.metadata.get("jsonVersion", "1.0")
+        return 200, {"Content-Type": f"application/x-amz-json-{version}"}, body
+
+    DynamoResult.execute_result = plain  # type: ignore[method-assign]
+
+
+def _parsed_once() -> None:
+    """moto 5.2 parses each DynamoDB update and condition expression from its text on every call,
+    twice per UpdateItem (once to check the names and values it uses, once to apply it): a quarter
+    of an UpdateItem's time, and the decision path sends the same few expressions all day. An
+    update expression's tree is kept per text (moto deep-copies it before resolving names and values
+    into it) and a condition expression's tokens likewise (fresh nodes each call; names and values
+    are still resolved per call). Same trees, same errors; local emulator only."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    trees: dict[str, Any] = {}
+
+    def make_once(cls: type, expression: str) -> Any:
+        if cls is not UpdateExpressionParser:
+            return make(cls, expression)
+        tree = trees.get(expression)
+        if tree is None:
+            tree = trees[expression] = make(cls, expression)  # an invalid expression raises, uncached
+        return tree
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    tokens: dict[str, tuple[Any, ...]] = {}
+
+    def lex_once(self: ConditionExpressionParser) -> Any:
+        expression = self.condition_expression
+        found = tokens.get(expression)  # type: ignore[arg-type]
+        if found is None:
+            found = tokens[expression] = tuple(lex(self))  # type: ignore[index]
+        return deque(node._replace(children=[]) for node in found)  # lexed nodes have no children
+
+    UpdateExpressionParser.make = classmethod(make_once)  # type: ignore[method-assign,assignment]
+    ConditionExpressionParser._lex_condition_expression = lex_once  # type: ignore[method-assign]
+
+
 @functools.cache
 def _fix_moto() -> None:
     """The emulator's fixes to moto's server, once per process (each wraps or replaces moto's own method)."""
@@ -231,6 +312,9 @@ def _fix_moto() -> None:
     _linear_sqs_receive()
     _partition_query()
     _indexed_shards()
+    _cached_dispatch()
+    _plain_dynamodb_json()
+    _parsed_once()
 
 
 class Emulator:
