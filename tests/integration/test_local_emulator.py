@@ -1,6 +1,7 @@
 """The embedded emulator's server (marketing.local.runtime.Emulator) answers as moto does, faster:
 connections kept alive, a table's Query reading one partition, SQS receives linear in the queue,
-each host's backend looked up once, DynamoDB answers written as plain JSON, expressions parsed once."""
+each host's backend looked up once, DynamoDB answers written as plain JSON, expressions parsed once;
+and this process's own clients reach its emulator without a socket."""
 from __future__ import annotations
 
 import time
@@ -9,12 +10,12 @@ import boto3
 import pytest
 import urllib3.connection
 
-from marketing.local.runtime import REGION, Emulator
+from marketing.local.runtime import REGION, Emulator, _send_in_process
 
 
 @pytest.fixture(scope="module")
 def emulator():
-    server = Emulator(prefix="emulator-test")
+    server = Emulator(prefix="emulator-test", in_process=False)  # these tests are of the server over HTTP
     yield server
     server.stop()
 
@@ -227,3 +228,33 @@ def test_an_expression_used_again_applies_the_values_of_each_call(emulator):
                                  ConditionExpression="#t <",
                                  ExpressionAttributeNames={"#n": "count", "#t": "at"},
                                  ExpressionAttributeValues={":step": {"N": "1"}, ":now": {"N": "1"}})
+
+
+def test_this_process_reaches_its_emulator_without_a_socket_and_others_over_http(connects):
+    server = Emulator(prefix="in-process")
+    try:
+        ours = client(server, "dynamodb")
+        connects.clear()
+        make_table(ours, "shared", with_range=False)
+        item = {"customer_id": {"S": "c1"}, "n": {"N": "1"}}
+        ours.put_item(TableName="shared", Item=item)
+        with pytest.raises(ours.exceptions.ConditionalCheckFailedException):
+            ours.put_item(TableName="shared", Item=item, ConditionExpression="attribute_not_exists(customer_id)")
+        s3 = client(server, "s3")
+        s3.create_bucket(Bucket="reports")
+        s3.put_object(Bucket="reports", Key="a/report.html", Body="<p>lift ✓</p>".encode())
+        assert s3.get_object(Bucket="reports", Key="a/report.html")["Body"].read().decode() == "<p>lift ✓</p>"
+        sqs = client(server, "sqs")
+        url = sqs.create_queue(QueueName="in-process")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["hello"]
+        assert connects == []
+
+        other = boto3.session.Session()  # another process's view: no in-process hook
+        other._session.unregister("before-send", _send_in_process)
+        theirs = other.client("dynamodb", endpoint_url=server.endpoint, region_name=REGION,
+                              aws_access_key_id="local", aws_secret_access_key="local")
+        assert theirs.get_item(TableName="shared", Key={"customer_id": {"S": "c1"}})["Item"] == item
+        assert len(connects) == 1
+    finally:
+        server.stop()
