@@ -6,6 +6,7 @@ records its own. The handlers' cold start writes os.environ; it is restored afte
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import boto3
@@ -59,7 +60,18 @@ def flows(aws, monkeypatch):
     workflows.run_real_handlers(world.env)
     desk = CampaignDesk(world.env, world.client, CATALOG)
     yield world, desk
+    _let_evaluations_finish(desk)
     workflows.forget_handlers()
+
+
+def _let_evaluations_finish(desk, timeout_s: float = 30) -> None:
+    """An approval activates its campaign and starts its evaluation at once (delay 0 here). Left
+    running when mock_aws ends, the evaluation's calls would go to real endpoints and be retried,
+    drawing retry jitter from `random` while a later test's hypothesis draws its data."""
+    deadline = time.monotonic() + timeout_s
+    for execution in desk.executions_of("EVALUATION_STATE_MACHINE_ARN"):
+        if execution["status"] == "RUNNING":
+            desk.wait(execution["executionArn"], timeout_s=max(0.1, deadline - time.monotonic()))
 
 
 @pytest.fixture
