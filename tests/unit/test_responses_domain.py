@@ -1,16 +1,19 @@
 """Inbound sessions, attribution of conversions and unsubscribes, reply keywords: the pure rules."""
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
 
+from marketing.domain.campaigns import load_campaign_file
 from marketing.domain.models import Channel
 from marketing.domain.responses import (Exposure, Group, ResponseKind, ResponseRecord, attribute_conversion,
-                                        attribute_unsubscribe, conversion_campaigns, reply_intent)
+                                        attribute_unsubscribe, conversion_campaigns, converted, reply_intent)
 from marketing.domain.touchpoints import Touchpoints, current_touchpoint
-from unit_factories import EVENTS, NOW, a_campaign, an_event
+from marketing.local.demo_responses import conversion_event
+from unit_factories import CATALOG, EVENTS, NOW, a_campaign, an_event
 
 ROAM = {"event": "order.completed", "where": {"product": "ROAM_7D"}, "window": "7d"}
 
@@ -87,3 +90,14 @@ def test_an_opt_out_within_7_days_of_an_accepted_offer_is_an_unsubscribe_of_that
                                           ("退订", "opt_out"), ("y7", "reply"), ("TD please", "reply")])
 def test_reply_keywords_are_trimmed_and_case_insensitive(text, intent):
     assert reply_intent(text)[0] == intent
+
+
+CONVERTING_SAMPLES = [c for c in (load_campaign_file(p, CATALOG).campaign for p in sorted((EVENTS / "campaigns").glob("*.yaml")))
+                      if c is not None and c.conversion is not None]
+
+
+@pytest.mark.parametrize("campaign", CONVERTING_SAMPLES, ids=lambda c: c.id)
+def test_the_demo_s_conversion_of_each_sample_is_accepted_by_the_catalog_and_counted(campaign):
+    raw = conversion_event(campaign, CATALOG, "8613800000001", 1, NOW, random.Random(1))
+    event = CATALOG.parse(raw, NOW)  # raises Rejected (a dead letter in the demo) when the catalog refuses it
+    assert converted(event, [campaign]) == [campaign]

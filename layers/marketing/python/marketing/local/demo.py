@@ -158,7 +158,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         lap("the day's traffic")
         with console.status("Customers answer: SMS replies, conversions, offers at touchpoints…"):
             rows = current_records(S3DecisionLog(emulator.client("s3"), env["DECISIONS_BUCKET"]).read())
-            result.follow_ups = demo_responses.respond(emulator, env, campaigns, pipeline, seed, rows)
+            result.follow_ups = demo_responses.respond(emulator, env, campaigns, catalog, pipeline, seed, rows)
         result.aws_calls = dict(counter.calls.most_common())
         lap("customers answer")
         _story_second_act(story, stream, pipeline, emulator, console)
@@ -284,7 +284,8 @@ def print_summary(result: DemoResult, console: Console) -> None:
     dlq.add_column("")
     for reason in sorted(set(result.malformed_published) | set(result.dead_lettered)):
         sent, got = result.malformed_published.get(reason, 0), result.dead_lettered.get(reason, 0)
-        dlq.add_row(reason, str(sent), str(got), "[green]✓[/]" if got >= sent else "[red]missing[/]")
+        mark = "[green]✓[/]" if got == sent else "[red]missing[/]" if got < sent else "[red]valid ones too[/]"
+        dlq.add_row(reason, str(sent), str(got), mark)
     console.print(dlq)
 
     columns = ["sent", "holdout", "deferred", "throttled", "suppressed", "not_eligible", "expired", "lost_arbitration", "failed"]

@@ -20,9 +20,11 @@ from rich.table import Table
 from marketing.adapters.aws import KinesisRecordStream
 from marketing.adapters.aws_responses import DynamoResponseStore
 from marketing.domain.campaigns import Campaign
+from marketing.domain.catalog import EventCatalog
 from marketing.domain.conditions import EVENT, Test, conjuncts
 from marketing.domain.models import INBOUND
 from marketing.domain.responses import ResponseKind
+from marketing.local import synthetic
 
 REPLY_SHARE, OPT_OUT_SHARE = 0.25, 0.03        # of SMS contacts
 REGRET_SHARE = 0.2                             # of those who ordered (SMS or touchpoint): TD afterwards
@@ -31,19 +33,44 @@ MAX_TOUCHPOINT_VISITS = 100                    # offer API calls stay a few seco
 INBOUND_CHANNELS = frozenset(c.value for c in INBOUND)
 
 
-def _conversion_event(campaign: Campaign, customer_id: str, n: int, now: datetime) -> dict[str, Any]:
+def _satisfying(test: Test) -> Any:
+    """A value the test accepts, for the tests a conversion rule is made of; None for others."""
+    match test.op:
+        case "eq" | "gte" | "lte":
+            return test.operand
+        case "in":
+            return sorted(test.operand, key=str)[0]
+        case "gt":
+            return test.operand + 1
+        case "lt":
+            return test.operand - 1
+        case "between":
+            return test.operand[0]
+    return None
+
+
+def conversion_event(campaign: Campaign, catalog: EventCatalog, customer_id: str, n: int, now: datetime,
+                     rng: random.Random) -> dict[str, Any]:
+    """A conversion the campaign's rule counts and the catalog accepts: the rule's values on the
+    event's attributes, the offer's product where the type has one, every other required attribute."""
+    assert campaign.conversion is not None
+    spec = catalog.types[campaign.conversion.event]
     attributes: dict[str, Any] = {}
     for node in conjuncts(campaign.conversion_rule):
-        if isinstance(node, Test) and node.path.source == EVENT and node.op in ("eq", "in"):
-            attributes[node.path.key] = node.operand if node.op == "eq" else sorted(node.operand, key=str)[0]
-    attributes.setdefault("product", campaign.offer.code)
+        if isinstance(node, Test) and node.path.source == EVENT and (value := _satisfying(node)) is not None:
+            attributes[node.path.key] = value
+    if "product" in spec.attributes:
+        attributes.setdefault("product", campaign.offer.code)
+    for attribute in spec.attributes.values():
+        if attribute.required and attribute.name not in attributes:
+            attributes[attribute.name] = synthetic.attribute_value(rng, attribute.type, now)
     return {"event_id": f"conv-{n:06d}", "event_type": campaign.conversion.event, "customer_id": customer_id,
             "occurred_at": now.isoformat(), "source": "order_centre", "touchpoint": "network",
             "attributes": attributes}
 
 
-def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipeline: Any, seed: int,
-            rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], catalog: EventCatalog, pipeline: Any,
+            seed: int, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Replies, conversions and touchpoint visits for the standing decisions `rows` (sent and holdout);
     returns what was sent in (and the seconds it took)."""
     started = time.monotonic()
@@ -76,7 +103,7 @@ def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], pipel
                     "previousPublishedMessageId": None}))
                 done["sms replies"] += 1
         if campaign.conversion is not None and rng.random() < (CONVERT_TREATED if treated else CONVERT_HOLDOUT):
-            event = _conversion_event(campaign, row["customer_id"], n, now)
+            event = conversion_event(campaign, catalog, row["customer_id"], n, now, rng)
             conversions.append((row["customer_id"], json.dumps(event, ensure_ascii=False).encode()))
     if conversions:
         KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"]).put(conversions)

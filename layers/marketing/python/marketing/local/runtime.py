@@ -228,8 +228,13 @@ def _cached_dispatch() -> None:
     """moto 5.2's server finds the backend of every request by listing its own package directory
     (os.listdir and an isdir per service, ~300 of them) and then matching the host against every
     service's URL patterns: a sixth of a simple call's time on the server. The services a host maps
-    to do not change while the server runs, so each host is looked up once. Local emulator only."""
+    to do not change while the server runs, so each host is looked up once; likewise the action
+    methods of a response class, which moto lists with inspect.getmembers on every call. Local
+    emulator only."""
+    import moto.core.responses
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    moto.core.responses.method_names_from_class = functools.cache(moto.core.responses.method_names_from_class)
 
     find = DomainDispatcherApplication.get_backend_for_host
     found: dict[str | None, Any] = {}

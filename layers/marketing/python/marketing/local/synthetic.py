@@ -103,6 +103,11 @@ def _attribute(rng: random.Random, kind: str, hints: list[Any], now: datetime) -
         if kind in ("integer", "number") and isinstance(value, int | float):
             return type(value)(value + rng.choice([0, 0, 5, 10, -5])) if kind == "integer" else float(value) + rng.uniform(-5, 20)
         return value
+    return attribute_value(rng, kind, now)
+
+
+def attribute_value(rng: random.Random, kind: str, now: datetime) -> Any:
+    """A plausible value of a catalog attribute type."""
     match kind:
         case "string":
             return f"X{rng.randint(1, 999):03d}"
