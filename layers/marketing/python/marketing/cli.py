@@ -96,9 +96,9 @@ def demo(
     from marketing.local.demo import run_demo
 
     result = run_demo(profiles=profiles, events=events, seed=seed, console=console)
-    missing = {r: n for r, n in result.malformed_published.items() if result.dead_lettered.get(r, 0) < n}
-    lost = {r: n - result.malformed_published.get(r, 0) for r, n in result.dead_lettered.items()
-            if n > result.malformed_published.get(r, 0)}  # dead letters the demo meant to be valid
+    gaps = result.dead_letter_gaps()
+    missing = {r: -gap for r, gap in gaps.items() if gap < 0}
+    lost = {r: gap for r, gap in gaps.items() if gap > 0}  # dead letters the demo meant to be valid
     story_missed = result.story is not None and not result.story.contains_truth
     if missing or lost or result.duplicate_contacts or story_missed:
         err.print(f"[red]the demo found a fault:[/] not dead-lettered {missing}, valid events dead-lettered {lost}, "

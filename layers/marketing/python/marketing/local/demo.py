@@ -58,6 +58,13 @@ class DemoResult:
     follow_ups: dict[str, int] = field(default_factory=dict)      # replies, conversions, touchpoint visits sent in
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)  # per campaign: contacts, rules, responses
 
+    def dead_letter_gaps(self) -> dict[str, int]:
+        """Per reason, dead-lettered minus published as malformed, where they differ: below zero a
+        malformed record got through, above zero a valid event was dead-lettered."""
+        reasons = set(self.malformed_published) | set(self.dead_lettered)
+        gaps = {r: self.dead_lettered.get(r, 0) - self.malformed_published.get(r, 0) for r in reasons}
+        return {r: gap for r, gap in gaps.items() if gap}
+
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
         for per_campaign in self.outcomes.values():
@@ -282,10 +289,12 @@ def print_summary(result: DemoResult, console: Console) -> None:
     dlq.add_column("published", justify="right")
     dlq.add_column("dead-lettered", justify="right")
     dlq.add_column("")
+    gaps = result.dead_letter_gaps()
     for reason in sorted(set(result.malformed_published) | set(result.dead_lettered)):
-        sent, got = result.malformed_published.get(reason, 0), result.dead_lettered.get(reason, 0)
-        mark = "[green]✓[/]" if got == sent else "[red]missing[/]" if got < sent else "[red]valid ones too[/]"
-        dlq.add_row(reason, str(sent), str(got), mark)
+        gap = gaps.get(reason, 0)
+        mark = "[green]✓[/]" if not gap else "[red]missing[/]" if gap < 0 else "[red]valid ones too[/]"
+        dlq.add_row(reason, str(result.malformed_published.get(reason, 0)), str(result.dead_lettered.get(reason, 0)),
+                    mark)
     console.print(dlq)
 
     columns = ["sent", "holdout", "deferred", "throttled", "suppressed", "not_eligible", "expired", "lost_arbitration", "failed"]
