@@ -2,16 +2,16 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/marketing/pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
 .PHONY: demo test bench synth layer lock clean
 
 # Installs the exact versions in constraints.txt (moto is emulated through a few of its internals,
 # so an unpinned release can change what the suite runs against); `make lock` moves them forward.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml layers/marketing/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,cdk]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e layers/marketing -e ".[dev,cdk]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -22,14 +22,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python tests/bench/run.py
+	$(BIN)/python -m tests.bench.run
 
 # The newest releases pyproject.toml admits, installed in a scratch venv and written to constraints.txt;
 # run `make test` after it and commit both.
 lock:
 	rm -rf build/lock && $(PY) -m venv build/lock
 	build/lock/bin/python -m pip install -q -U pip
-	build/lock/bin/python -m pip install -q -e ".[dev,cdk]"
+	build/lock/bin/python -m pip install -q -e layers/marketing -e ".[dev,cdk]"
 	{ sed -n '1,2p' constraints.txt; build/lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf build/lock
 

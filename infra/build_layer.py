@@ -1,15 +1,16 @@
 """Build the shared Lambda layer into build/layer (`make layer`).
 
-    python infra/build_layer.py            # runtime dependencies (Linux x86_64 wheels, cp312) + package + catalog
-    python infra/build_layer.py --no-deps  # the `marketing` package and the catalog only: offline, ~1 s
+    python infra/build_layer.py            # runtime dependencies (Linux x86_64 wheels, cp312) + the runtime package
+    python infra/build_layer.py --no-deps  # the runtime package only: offline, ~1 s
 
 Layout (what Lambda mounts under /opt):
 
     build/layer/python/<dependencies>      pip --platform manylinux2014_x86_64 --python-version 3.12
-    build/layer/python/marketing/          layers/marketing/python/marketing
-    build/layer/python/catalog.yaml        events/catalog.yaml  (CATALOG_PATH=/opt/python/catalog.yaml)
+    build/layer/python/marketing/          layers/marketing/python/marketing, its data files (catalog,
+                                           contact policy, touchpoints, tags) copied in as regular files
 
-The dependencies are the project's runtime dependencies from pyproject.toml, less boto3/botocore/
+Only the runtime distribution goes in: the tools package (CLI, emulator, demo) is never in the layer.
+The dependencies are the runtime distribution's (layers/marketing/pyproject.toml), less boto3/botocore/
 s3transfer, which the Lambda Python runtime provides (a copy would add ~80 MB to the layer), at the
 versions constraints.txt pins, the ones the test suite ran against.
 `build/layer.json` records whether the dependencies are in; the CDK app warns when they are not,
@@ -30,9 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "layer"
 PACKAGE = ROOT / "layers" / "marketing" / "python" / "marketing"
-CATALOG = ROOT / "events" / "catalog.yaml"
-CONTACT_POLICY = ROOT / "events" / "contact_policy.yaml"
-TOUCHPOINTS = ROOT / "events" / "touchpoints.yaml"
+RUNTIME_PYPROJECT = ROOT / "layers" / "marketing" / "pyproject.toml"
 CONSTRAINTS = ROOT / "constraints.txt"
 
 PLATFORM = "manylinux2014_x86_64"
@@ -45,8 +44,8 @@ def _dist_name(requirement: str) -> str:
     return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    """pyproject's [project].dependencies, less what the Lambda runtime already has."""
+def runtime_requirements(pyproject: Path = RUNTIME_PYPROJECT) -> list[str]:
+    """The runtime distribution's [project].dependencies, less what the Lambda runtime already has."""
     deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     return [d for d in deps if _dist_name(d) not in RUNTIME_PROVIDED]
 
@@ -67,7 +66,9 @@ def _ignore(_dir: str, names: list[str]) -> set[str]:
 
 
 def copy_package(out: Path = DEFAULT_OUT) -> None:
-    """(Re)place the domain package and the catalog in the layer; cheap, so the app runs it every synth."""
+    """(Re)place the runtime package in the layer; cheap, so the app runs it every synth.
+
+    The package's data files are links into events/ in the source tree; the copy holds their content."""
     site = out / "python"
     site.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=".marketing-", dir=site))
@@ -79,9 +80,6 @@ def copy_package(out: Path = DEFAULT_OUT) -> None:
         (staged / "marketing").rename(target)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
-    shutil.copyfile(CATALOG, site / "catalog.yaml")
-    shutil.copyfile(CONTACT_POLICY, site / "contact_policy.yaml")
-    shutil.copyfile(TOUCHPOINTS, site / "touchpoints.yaml")
 
 
 def install_dependencies(out: Path, requirements: list[str]) -> None:
@@ -129,7 +127,7 @@ def ensure(out: Path = DEFAULT_OUT) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-deps", action="store_true",
-                        help="only the marketing package and the catalog (offline; enough to synthesize)")
+                        help="only the runtime package (offline; enough to synthesize)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     out = build(args.out.resolve(), dependencies=not args.no_deps)

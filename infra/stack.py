@@ -21,7 +21,7 @@ from infra.constructs.reports import Reports
 from infra.constructs.responses import Responses
 from infra.constructs.security import Security
 from infra.constructs.state import State
-from infra.constructs.workflows import Workflows
+from infra.constructs.lifecycle import Workflows
 
 
 class MarketingStack(Stack):

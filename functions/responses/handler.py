@@ -1,4 +1,4 @@
-"""Lambda handler: inbound-sms (SNS, two-way SMS) → the replies use case (marketing.app.responses). Wiring only."""
+"""Lambda handler: inbound-sms (SNS, two-way SMS) → the replies use case (marketing.app.sms_replies). Wiring only."""
 from marketing.app.lambda_handler import batch_handler
 from marketing.app.wiring import build_responses
 

@@ -23,9 +23,6 @@ from marketing import resources
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64          # the layer's wheels are manylinux2014_x86_64
-CATALOG_PATH = "/opt/python/catalog.yaml"          # the layer mounts at /opt
-CONTACT_POLICY_PATH = "/opt/python/contact_policy.yaml"
-TOUCHPOINTS_PATH = "/opt/python/touchpoints.yaml"
 
 # CDK's grant methods on KMS-encrypted streams, queues and tables add these action families,
 # always on the one customer-managed key of the stack (Resource = the key's ARN, never '*').
@@ -43,7 +40,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "deliver": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write", "decisions": "put",
                 "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write",
                 "offers": "write"},
-    # the campaign lifecycle's task functions (infra/constructs/workflows.py)
+    # the campaign lifecycle's task functions (infra/constructs/lifecycle.py)
     "validate-campaign": {"audit": "write"},
     "estimate-campaign": {"profiles": "read", "campaigns": "read", "customer-events": "read", "audit": "write"},
     "request-approval": {"audit": "write", "approvals": "publish"},
@@ -102,9 +99,6 @@ class MarketingFunction(Construct):
             "POWERTOOLS_SERVICE_NAME": spec.logical,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
-            "CATALOG_PATH": CATALOG_PATH,
-            "CONTACT_POLICY_PATH": CONTACT_POLICY_PATH,
-            "TOUCHPOINTS_PATH": TOUCHPOINTS_PATH,
             "RESOURCE_PREFIX": prefix,
         }
         resolved = []

@@ -92,7 +92,7 @@ class Responses(Construct):
             default_authorizer=authorizers.HttpIamAuthorizer(),   # store/care/web systems sign with SigV4
         )
         integration = integrations.HttpLambdaIntegration(
-            "OfferDesk", fn.function, payload_format_version=apigw.PayloadFormatVersion.VERSION_2_0)
+            "InboundOffers", fn.function, payload_format_version=apigw.PayloadFormatVersion.VERSION_2_0)
         for route in source.routes:
             method, path = route.split(" ", 1)
             api.add_routes(path=path, methods=[apigw.HttpMethod[method]], integration=integration)

@@ -451,8 +451,7 @@ if __name__ == "__main__":
     import time
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from workload import make_workload
+    from tests.bench.workload import make_workload
 
     n_campaigns, n_events = 1000, 2000
     t0 = time.perf_counter()

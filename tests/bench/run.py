@@ -20,24 +20,21 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from marketing.adapters.memory import MemoryContactLedger  # noqa: E402
-from marketing.domain.campaigns import load_campaign  # noqa: E402
-from marketing.domain.catalog import EventCatalog  # noqa: E402
-from marketing.domain.decisions import all_verdicts, arbitrate, record_rows, screen  # noqa: E402
-from marketing.domain.matching import CampaignIndex  # noqa: E402
-from marketing.domain.models import CustomerEvent, Profile  # noqa: E402
-from marketing.domain.naive import naive_match  # noqa: E402
-from marketing.ports import ContactRequest  # noqa: E402
-from peers import JsonLogicPeer, RuleEnginePeer  # noqa: E402
-from workload import make_workload  # noqa: E402
+from marketing.adapters.memory import MemoryContactLedger
+from marketing.domain.campaigns import load_campaign
+from marketing.domain.catalog import EventCatalog
+from marketing.domain.decisions import all_verdicts, arbitrate, record_rows, screen
+from marketing.domain.matching import CampaignIndex
+from marketing.domain.models import CustomerEvent, Profile
+from marketing.domain.naive import naive_match
+from marketing.ports import ContactRequest
+from tests.bench.peers import JsonLogicPeer, RuleEnginePeer
+from tests.bench.workload import make_workload
 
 FLOORS = {1_000: 25_000, 10_000: 5_000}
 PEERS = ("rule-engine", "json-logic")

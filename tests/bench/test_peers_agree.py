@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peers import JsonLogicPeer, RuleEnginePeer, naive_reference
-from workload import EVENT_TYPES, HOT_EVENT_TYPES, make_workload
+from tests.bench.peers import JsonLogicPeer, RuleEnginePeer, naive_reference
+from tests.bench.workload import EVENT_TYPES, HOT_EVENT_TYPES, make_workload
 
 PEERS = (RuleEnginePeer, JsonLogicPeer)
 

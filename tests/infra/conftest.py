@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-from infra_helpers import STACK_NAME, Synth  # noqa: E402  (tests/infra is on sys.path: pytest's rootdir-less import)
+from tests.infra.helpers import STACK_NAME, Synth
 
 
 @pytest.fixture(scope="session")

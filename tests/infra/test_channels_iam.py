@@ -2,7 +2,7 @@
 on the send-rates table, read profiles (consent re-check) and the live policy; decide reads the policy."""
 from __future__ import annotations
 
-from test_iam import READ_TABLE, WRITE_TABLE, _statements, allows
+from tests.infra.test_iam import READ_TABLE, WRITE_TABLE, _statements, allows
 
 
 def test_deliver_sends_raw_email_sms_and_push(synth):

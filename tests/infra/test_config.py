@@ -52,7 +52,11 @@ def test_layer_without_dependencies(tmp_path):
     out = tmp_path / "layer"
     assert build_layer.main(["--no-deps", "--out", str(out)]) == 0
     assert (out / "python" / "marketing" / "resources.py").is_file()
-    assert (out / "python" / "catalog.yaml").read_text() == (build_layer.CATALOG).read_text()
+    root = build_layer.ROOT
+    for name in ("catalog.yaml", "contact_policy.yaml", "touchpoints.yaml", "tags.yaml"):
+        packaged = out / "python" / "marketing" / "data" / name   # package data: a regular file, the operator's content
+        assert packaged.is_file() and not packaged.is_symlink()
+        assert packaged.read_text() == (root / "events" / name).read_text()
     assert not list((out / "python").rglob("__pycache__"))
     assert json.loads(build_layer.marker(out).read_text())["dependencies"] is False
     assert build_layer.ensure(out) is False          # refreshes the package, keeps the flag

@@ -1,7 +1,7 @@
 """Every store and channel is encrypted with the stack's one customer-managed key, and TLS-only."""
 from __future__ import annotations
 
-from infra_helpers import mentions, refers_to
+from tests.infra.helpers import mentions, refers_to
 
 
 def test_one_customer_managed_key_with_rotation(synth):

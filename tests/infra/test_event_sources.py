@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra_helpers import refers_to
+from tests.infra.helpers import refers_to
 from marketing import resources
 
 STREAM_FUNCTIONS = [f for f in resources.FUNCTIONS if isinstance(f.source, resources.StreamMapping)]

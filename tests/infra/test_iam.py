@@ -5,7 +5,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from infra_helpers import mentions, refers_to
+from tests.infra.helpers import mentions, refers_to
 from marketing import resources
 
 

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra_helpers import STACK_NAME
-from marketing.local.stack import create_stack
+from tests.infra.helpers import STACK_NAME
+from marketing_tools.emulator.stack import create_stack
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra_helpers import refers_to
+from tests.infra.helpers import refers_to
 from marketing import resources
 
 DEAD_LETTER_QUEUES = [q for q in resources.QUEUES if q.dead_letter is None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra_helpers import refers_to
+from tests.infra.helpers import refers_to
 from marketing import resources
 
 TYPES = {"S": "S", "N": "N", "B": "B"}
@@ -107,7 +107,7 @@ def test_function(synth, function):
     assert env["POWERTOOLS_SERVICE_NAME"] == function.logical
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "EventMarketing"
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    assert env["CATALOG_PATH"] == "/opt/python/catalog.yaml"
+    assert "CATALOG_PATH" not in env          # the catalog is the runtime package's data, in the layer
     assert env["RESOURCE_PREFIX"] == synth.stack_name
     for used in function.uses:
         spec = _resolve(used)
@@ -124,4 +124,5 @@ def test_layer_carries_package_and_catalog(synth):
     assert layer["CompatibleArchitectures"] == ["x86_64"]
     asset = synth.outdir / f"asset.{layer['Content']['S3Key'].removesuffix('.zip')}"
     assert (asset / "python" / "marketing" / "resources.py").is_file()
-    assert (asset / "python" / "catalog.yaml").is_file()      # CATALOG_PATH=/opt/python/catalog.yaml
+    assert (asset / "python" / "marketing" / "data" / "catalog.yaml").is_file()   # package data
+    assert not (asset / "python" / "marketing_tools").exists()                   # the tools never ride along

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra_helpers import mentions, refers_to
+from tests.infra.helpers import mentions, refers_to
 from marketing import resources
-from test_iam import READ_TABLE, WRITE_TABLE, _statements, allows
+from tests.infra.test_iam import READ_TABLE, WRITE_TABLE, _statements, allows
 
 
 @pytest.fixture(scope="module")
@@ -107,5 +107,5 @@ def test_decide_reads_sessions_and_writes_attribution_deliver_writes_offers(synt
 
 def test_decide_reads_the_touchpoints_file_from_the_layer(synth):
     env = synth.props(synth.function("decide"))["Environment"]["Variables"]
-    assert env["TOUCHPOINTS_PATH"] == "/opt/python/touchpoints.yaml"
+    assert "TOUCHPOINTS_PATH" not in env      # marketing/data/touchpoints.yaml, package data in the layer
     assert {"OFFERS_TABLE", "RESPONSES_TABLE"} <= set(env)

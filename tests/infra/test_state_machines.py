@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from infra_helpers import mentions, refers_to
+from tests.infra.helpers import mentions, refers_to
 from marketing import resources
-from marketing.workflows import APPROVAL_TASKS, EVALUATION_TASKS
+from marketing.state_machines import APPROVAL_TASKS, EVALUATION_TASKS
 
 
 def _machine(synth, spec) -> str:
@@ -113,8 +113,8 @@ def test_the_local_stack_runs_the_same_definition(synth, spec, monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from infra_helpers import STACK_NAME
-    from marketing.local.stack import create_stack
+    from tests.infra.helpers import STACK_NAME
+    from marketing_tools.emulator.stack import create_stack
 
     for name, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
                         ("AWS_SECRET_ACCESS_KEY", "testing")):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from world import CATALOG, World
+from tests.integration.world import CATALOG, World
 
 
 @pytest.fixture
@@ -48,20 +48,20 @@ def pytest_configure(config):
 @pytest.fixture
 def flows(aws, monkeypatch):
     """A fresh stack whose state machines execute, calling the real handlers; evaluation right after activation."""
-    from marketing.desk import CampaignDesk
-    from marketing.local import workflows
+    from marketing_tools.lifecycle_client import LifecycleClient
+    from marketing_tools.emulator import state_machines
 
     monkeypatch.setenv("EVALUATION_DELAY_SECONDS", "0")
     monkeypatch.setenv("APPROVAL_BUDGET_THRESHOLD", "1000")
     monkeypatch.setenv("CAMPAIGN_CACHE_SECONDS", "0")
-    workflows.enable_execution()
+    state_machines.enable_execution()
     world = World()
-    workflows.forget_handlers()
-    workflows.run_real_handlers(world.env)
-    desk = CampaignDesk(world.env, world.client, CATALOG)
+    state_machines.forget_handlers()
+    state_machines.run_real_handlers(world.env)
+    desk = LifecycleClient(world.env, world.client, CATALOG)
     yield world, desk
     _let_evaluations_finish(desk)
-    workflows.forget_handlers()
+    state_machines.forget_handlers()
 
 
 def _let_evaluations_finish(desk, timeout_s: float = 30) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from marketing.domain.models import DeadLetterReason
-from world import a_campaign, a_profile, an_event
+from tests.integration.world import a_campaign, a_profile, an_event
 
 LI_LEI = "8613800000001"
 

@@ -9,8 +9,9 @@ import json
 import boto3
 
 from marketing import resources as r
-from marketing.local.runtime import CallCounter, LocalContext, load_handler
-from world import a_profile, an_event
+from marketing_tools.emulator.handlers import LocalContext, load_handler
+from marketing_tools.emulator.runtime import CallCounter
+from tests.integration.world import a_profile, an_event
 
 
 def a_kinesis_batch(events: list[dict]) -> dict:

@@ -7,10 +7,10 @@ import re
 
 from typer.testing import CliRunner
 
-from marketing.cli import app
-from marketing.local.runtime import repo_path
+from marketing_tools.cli.main import app
+from marketing_tools.project import project_path
 
-INVALID = repo_path("events", "campaigns", "invalid", "three-mistakes.yaml")
+INVALID = project_path("events", "campaigns", "invalid", "three-mistakes.yaml")
 
 
 def validate(path) -> tuple[int, str]:
@@ -30,7 +30,7 @@ def test_an_invalid_campaign_exits_1_and_prints_all_three_errors_with_their_path
 
 
 def test_a_valid_sample_campaign_exits_0():
-    code, output = validate(repo_path("events", "campaigns", "airport-intl-roaming.yaml"))
+    code, output = validate(project_path("events", "campaigns", "airport-intl-roaming.yaml"))
 
     assert code == 0, output
     assert "airport-intl-roaming" in output and "valid" in output

@@ -14,18 +14,19 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import marketing.cli
-import marketing.cli_data
-from marketing.cli import Target, app
-from marketing.local.status import StatusRecorder
-from world import World, a_campaign, a_profile, an_event
+import marketing_tools.cli.target
+import marketing_tools.cli.data
+from marketing_tools.cli.main import app
+from marketing_tools.cli.target import Target
+from marketing_tools.emulator.status import StatusRecorder
+from tests.integration.world import World, a_campaign, a_profile, an_event
 
 
 @pytest.fixture
 def stack(world: World, monkeypatch, tmp_path) -> World:
     """The world's stack as the commands' target; the working directory (and its .marketing/) is tmp_path."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(marketing.cli, "resolve_target", lambda name: Target(world.env, None, "local"))
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
     return world
 
 
@@ -216,7 +217,7 @@ def test_an_unreachable_stack_exits_3(aws, monkeypatch, tmp_path):
 
 
 def test_a_stack_without_the_profiles_table_exits_3_and_says_what_was_imported(world, monkeypatch, tmp_path):
-    monkeypatch.setattr(marketing.cli, "resolve_target",
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target",
                         lambda name: Target({**world.env, "PROFILES_TABLE": "gone"}, None, "deployed"))
     path = write_lines(tmp_path / "profiles.jsonl", a_profile())
 
@@ -282,7 +283,7 @@ def test_wait_returns_once_the_pipeline_has_processed_every_event(stack, tmp_pat
         status.record(started, pipeline.step())
         time.sleep(0.2)
 
-    monkeypatch.setattr(marketing.cli_data, "_sleep", pipeline_runs_meanwhile)
+    monkeypatch.setattr(marketing_tools.cli.data, "_sleep", pipeline_runs_meanwhile)
     started = time.monotonic()
 
     code, out, errors = run("events", "publish", str(path), "--wait", "--timeout", "30")
@@ -296,7 +297,7 @@ def test_wait_returns_once_the_pipeline_has_processed_every_event(stack, tmp_pat
 
 def test_wait_on_a_stack_without_an_idle_signal_stops_at_the_timeout_and_lists_what_is_unaccounted(
         world, monkeypatch, tmp_path):
-    monkeypatch.setattr(marketing.cli, "resolve_target", lambda name: Target(world.env, None, "deployed"))
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "deployed"))
     path = write_lines(tmp_path / "events.jsonl", an_event(event_id="evt-a"), an_event(event_id="evt-b"))
 
     code, out, errors = run("events", "publish", str(path), "--wait", "--timeout", "0")
@@ -307,12 +308,12 @@ def test_wait_on_a_stack_without_an_idle_signal_stops_at_the_timeout_and_lists_w
 
 
 def test_wait_on_a_deployed_stack_returns_as_soon_as_every_event_has_a_decision_record(world, monkeypatch, tmp_path):
-    monkeypatch.setattr(marketing.cli, "resolve_target", lambda name: Target(world.env, None, "deployed"))
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "deployed"))
     world.add_campaigns(a_campaign("roam-offer", text="{name}：漫游包"))
     world.add_profiles(a_profile(LI_LEI, name="李雷"), a_profile("8613800000002", name="韩梅梅"))
     path = write_lines(tmp_path / "events.jsonl", an_event(customer=LI_LEI), an_event(customer="8613800000002"))
     pipeline = world.start()
-    monkeypatch.setattr(marketing.cli_data, "_sleep", lambda seconds: pipeline.step())  # Lambda, meanwhile
+    monkeypatch.setattr(marketing_tools.cli.data, "_sleep", lambda seconds: pipeline.step())  # Lambda, meanwhile
 
     code, out, errors = run("events", "publish", str(path), "--wait", "--timeout", "30")
 

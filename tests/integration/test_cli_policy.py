@@ -6,16 +6,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import marketing.cli
+import marketing_tools.cli.target
 from marketing.adapters.aws import DynamoPolicyStore
-from marketing.cli import Target, app
-from world import World
+from marketing_tools.cli.main import app
+from marketing_tools.cli.target import Target
+from tests.integration.world import World
 
 
 @pytest.fixture
 def stack(world: World, monkeypatch, tmp_path) -> World:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(marketing.cli, "resolve_target", lambda name: Target(world.env, None, "local"))
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
     return world
 
 

@@ -14,7 +14,7 @@ import pytest
 from marketing.adapters.aws import DynamoContactLedger
 from marketing.domain.contact_policy import ContactPolicy, cap_checks
 from marketing.domain.models import Channel
-from marketing.local.stack import create_stack
+from marketing_tools.emulator.stack import create_stack
 from marketing.ports import ContactRequest
 
 THREADS = 16

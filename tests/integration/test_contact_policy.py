@@ -9,7 +9,7 @@ import pytest
 
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome, Reason
-from world import QuietWindow, a_campaign, a_profile, an_event
+from tests.integration.world import QuietWindow, a_campaign, a_profile, an_event
 
 LI_LEI, HAN_MEIMEI = "8613800000001", "8613800000002"
 

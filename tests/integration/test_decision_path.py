@@ -10,7 +10,7 @@ from email import message_from_string
 from email import policy as email_policy
 
 from marketing.domain.models import Channel, Outcome, Reason
-from world import a_campaign, a_profile, an_event, sample_campaign
+from tests.integration.world import a_campaign, a_profile, an_event, sample_campaign
 
 LI_LEI = "8613800000001"
 HAN_MEI = "8613800000002"

@@ -1,4 +1,4 @@
-"""The embedded emulator's server (marketing.local.runtime.Emulator) answers as moto does, faster:
+"""The embedded emulator's server (marketing_tools.emulator.runtime.Emulator) answers as moto does, faster:
 connections kept alive, a table's Query reading one partition, SQS receives linear in the queue,
 each host's backend looked up once, DynamoDB answers written as plain JSON, expressions parsed once;
 and this process's own clients reach its emulator without a socket."""
@@ -10,7 +10,9 @@ import boto3
 import pytest
 import urllib3.connection
 
-from marketing.local.runtime import REGION, Emulator, _send_in_process
+from marketing_tools.emulator.moto_fixes import _send_in_process
+from marketing_tools.emulator.runtime import Emulator
+from marketing_tools.emulator.stack import REGION
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from marketing import resources as r
-from marketing.local.runtime import KinesisPoller
+from marketing_tools.emulator.pollers import KinesisPoller
 
 RETRIES = 2
 

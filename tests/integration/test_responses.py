@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from marketing.adapters.aws_responses import DynamoOfferBoard, DynamoResponseStore
-from marketing.local.offer_api import LocalOfferApi
-from world import a_campaign, a_profile, an_event, now_utc
+from marketing_tools.emulator.offer_api import LocalOfferApi
+from tests.integration.world import a_campaign, a_profile, an_event, now_utc
 
 CUSTOMER = "8613800000001"
 
@@ -181,11 +181,12 @@ def test_an_opt_out_within_7_days_of_an_accepted_offer_is_an_unsubscribe(world, 
 def test_cli_offers_get_accept_and_sms_reply(world, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import marketing.cli
-    from marketing.cli import Target, app
+    import marketing_tools.cli.target
+    from marketing_tools.cli.main import app
+    from marketing_tools.cli.target import Target
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(marketing.cli, "resolve_target", lambda name: Target(world.env, None, "local"))
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
     world.add_campaigns(a_campaign("roam"))
     world.add_profiles(a_profile(CUSTOMER))
     world.publish(an_event("care.call_started", customer=CUSTOMER, queue="10086"), an_event(customer=CUSTOMER))
@@ -213,7 +214,7 @@ def test_the_local_http_front_serves_the_offer_api(world):
     import urllib.error
     import urllib.request
 
-    from marketing.local.offer_api import serve_http
+    from marketing_tools.emulator.offer_api import serve_http
 
     world.add_campaigns(a_campaign("roam"))
     world.add_profiles(a_profile(CUSTOMER))

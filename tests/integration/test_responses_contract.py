@@ -14,8 +14,8 @@ from marketing.adapters.aws import DynamoProfileStore
 from marketing.adapters.memory import MemoryProfileStore
 from marketing.domain.models import Profile
 from marketing.domain.responses import Group, ResponseKind, ResponseRecord
-from marketing.local.stack import create_stack
-from world import a_profile
+from marketing_tools.emulator.stack import create_stack
+from tests.integration.world import a_profile
 
 NOW = datetime(2026, 11, 23, 10, 0, 30, 500_000, tzinfo=timezone.utc)
 

@@ -3,7 +3,7 @@ seeded synthetic conversions with a known true uplift, the evaluation state mach
 measured lift's 95% interval contains the true uplift."""
 from __future__ import annotations
 
-from marketing.local.story import (
+from marketing_tools.demo.story import (
     UpliftModel,
     evaluate_now,
     interval_contains_truth,
@@ -12,7 +12,7 @@ from marketing.local.story import (
     story_events,
     submit_and_approve,
 )
-from world import a_profile
+from tests.integration.world import a_profile
 
 CUSTOMERS = 600
 

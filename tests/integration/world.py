@@ -24,10 +24,13 @@ from marketing.adapters.aws import (
 from marketing.domain.campaigns import load_campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.models import Profile
-from marketing.local.runtime import ACCOUNT, REGION, Pipeline, repo_path
-from marketing.local.stack import create_stack
+from marketing_tools.emulator.runtime import Pipeline
+from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing.data import CATALOG, packaged
+from marketing_tools.project import project_path
+from marketing_tools.emulator.stack import create_stack
 
-CATALOG = EventCatalog.from_file(repo_path("events", "catalog.yaml"))
+CATALOG = EventCatalog.from_file(packaged(CATALOG))
 ALWAYS = {"start": "2026-01-01T00:00:00+00:00", "end": "2030-01-01T00:00:00+00:00"}
 
 
@@ -88,7 +91,7 @@ def a_campaign(campaign_id: str = "roam-offer", *, priority: int = 50, area: str
 
 def sample_campaign(name: str) -> dict[str, Any]:
     """A shipped sample from events/campaigns/, as its stored definition."""
-    loaded = load_campaign_file(repo_path("events", "campaigns", f"{name}.yaml"), CATALOG)
+    loaded = load_campaign_file(project_path("events", "campaigns", f"{name}.yaml"), CATALOG)
     assert loaded.ok, loaded.errors
     return loaded.campaign.definition()
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from marketing.domain.campaigns import Campaign, load_campaign, load_campaign_file, read_definition
 from marketing.domain.models import Channel
-from unit_factories import CATALOG, EVENTS, NOW, a_definition
+from tests.unit.factories import CATALOG, EVENTS, NOW, a_definition
 
 SAMPLES = sorted((EVENTS / "campaigns").glob("*.yaml"))
 OPERATORS = "eq, ne, in, nin, gt, gte, lt, lte, between, exists, contains, startswith, within"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from marketing.domain.catalog import EventCatalog, Rejected
 from marketing.domain.models import CustomerEvent, DeadLetterReason
-from unit_factories import CATALOG, NOW, an_event_record, iso
+from tests.unit.factories import CATALOG, NOW, an_event_record, iso
 
 # (family, a seed type SPEC 4.1 names for it)
 SEED_TYPES = [

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from marketing.domain.conditions import EVENT, FIELD, TAG, Scope, evaluate, parse
 from marketing.domain.matching import CampaignIndex, sources
 from marketing.domain.naive import naive_match
-from unit_factories import NOW, a_campaign, a_definition, a_profile, an_event, iso
+from tests.unit.factories import NOW, a_campaign, a_definition, a_profile, an_event, iso
 
 
 def _three_ways(definition, event, profile, now):

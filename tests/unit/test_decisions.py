@@ -22,7 +22,7 @@ from marketing.domain.decisions import (
 )
 from marketing.domain.matching import Match
 from marketing.domain.models import OUTBOUND, Channel, Outcome, Reason
-from unit_factories import NOW, a_campaign, a_profile, an_event
+from tests.unit.factories import NOW, a_campaign, a_profile, an_event
 
 SMS, PUSH, EMAIL = Channel.SMS, Channel.APP_PUSH, Channel.EMAIL
 TEMPLATES = {SMS: {"sms": {"text": "hi"}}, PUSH: {"app_push": {"title": "t", "body": "b"}},

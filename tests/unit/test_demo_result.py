@@ -1,7 +1,7 @@
 """The demo's verdict on its dead letters: each malformed record dead-lettered, no valid event with them."""
 from __future__ import annotations
 
-from marketing.local.demo import DemoResult
+from marketing_tools.demo.run import DemoResult
 
 
 def test_dead_letters_that_match_what_was_published_leave_no_gap():

@@ -8,7 +8,7 @@ from marketing.adapters.memory_responses import MemoryResponseStore
 from marketing.app.evaluate import WithResponses
 from marketing.domain.evaluation import evaluate_campaign
 from marketing.domain.responses import Group, ResponseKind, ResponseRecord
-from unit_factories import NOW
+from tests.unit.factories import NOW
 
 CAMPAIGN = "app-login-offer"
 

@@ -18,8 +18,8 @@ from marketing.domain.approval import (
 )
 from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.estimate import estimate
-from marketing.workflows import APPROVAL_TASKS, CAMPAIGN_REJECTED, Timings, approval_definition, evaluation_definition
-from unit_factories import NOW, a_campaign, a_profile, an_event
+from marketing.state_machines import APPROVAL_TASKS, CAMPAIGN_REJECTED, Timings, approval_definition, evaluation_definition
+from tests.unit.factories import NOW, a_campaign, a_profile, an_event
 
 
 def a_request(**overrides) -> ApprovalRequest:

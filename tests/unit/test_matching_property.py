@@ -25,7 +25,7 @@ from marketing.domain.conditions import conjuncts, evaluate, paths
 from marketing.domain.matching import CampaignIndex, describe, sources
 from marketing.domain.models import Profile
 from marketing.domain.naive import naive_match
-from unit_factories import CATALOG, NOW, a_definition, an_event_record, iso
+from tests.unit.factories import CATALOG, NOW, a_definition, an_event_record, iso
 
 # Event types, and for each the attributes a where may test with the values events carry.
 ATTRIBUTES = {

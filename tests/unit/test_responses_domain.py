@@ -12,8 +12,8 @@ from marketing.domain.models import Channel
 from marketing.domain.responses import (Exposure, Group, ResponseKind, ResponseRecord, attribute_conversion,
                                         attribute_unsubscribe, conversion_campaigns, converted, reply_intent)
 from marketing.domain.touchpoints import Touchpoints, current_touchpoint
-from marketing.local.demo_responses import conversion_event
-from unit_factories import CATALOG, EVENTS, NOW, a_campaign, an_event
+from marketing_tools.demo.response_traffic import conversion_event
+from tests.unit.factories import CATALOG, EVENTS, NOW, a_campaign, an_event
 
 ROAM = {"event": "order.completed", "where": {"product": "ROAM_7D"}, "window": "7d"}
 

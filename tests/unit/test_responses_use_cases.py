@@ -7,10 +7,10 @@ from datetime import timedelta
 from marketing.adapters.memory import MemoryCampaignStore
 from marketing.adapters.memory_responses import (MemoryExposures, MemoryOfferBoard, MemoryResponseStore,
                                                  MemorySubscribers)
-from marketing.app.inbound import OfferDesk, present
-from marketing.app.responses import InboundSms, SmsReplies
+from marketing.app.inbound import InboundOffers, present
+from marketing.app.sms_replies import InboundSms, SmsReplies
 from marketing.domain.models import Channel
-from unit_factories import NOW, a_campaign, a_profile
+from tests.unit.factories import NOW, a_campaign, a_profile
 
 
 class Stream:
@@ -77,7 +77,7 @@ def test_the_desk_presents_the_best_offer_once_and_takes_one_answer():
         present(board, Ledger(), {"customer_id": "c1", "event_id": event_id, "decision_id": f"{event_id}:x",
                                   "valid_until": (NOW + timedelta(minutes=10)).isoformat(),
                                   "contact": {"name": "李雷"}}, campaign, Channel.STORE, NOW)
-    desk = OfferDesk(board, responses, stream, lambda: NOW)
+    desk = InboundOffers(board, responses, stream, lambda: NOW)
     assert desk.current("c1", "store")["campaign_id"] == "high"
     assert desk.current("c1", "store")["status"] == "presented"
     assert desk.answer("c1", "store", None, accept=True)["campaign_id"] == "high"

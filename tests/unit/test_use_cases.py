@@ -24,7 +24,7 @@ from marketing.app.deliver import Deliver
 from marketing.app.enrich import Enrich, enriched_record
 from marketing.domain.campaigns import load_campaign_file
 from marketing.domain.models import Channel
-from unit_factories import (
+from tests.unit.factories import (
     CATALOG,
     EVENTS,
     NOW,
@@ -284,7 +284,7 @@ def test_transient_errors_are_retried_with_backoff_within_the_invocation():
 
 def test_a_held_contact_released_after_an_opt_out_is_suppressed():
     from marketing.adapters.memory import MemoryProfileStore
-    from unit_factories import a_profile
+    from tests.unit.factories import a_profile
 
     rig = DeliverRig(AIRPORT)
     rig.deliver._profiles = MemoryProfileStore([a_profile(consents={"sms": False})])
@@ -304,7 +304,7 @@ def test_a_held_contact_released_after_an_opt_out_is_suppressed():
 def test_a_released_contact_is_rechecked_against_the_policy_in_force(change, expected):
     from marketing.adapters.memory import MemoryProfileStore
     from marketing.domain.contact_policy import ContactPolicy
-    from unit_factories import a_profile
+    from tests.unit.factories import a_profile
 
     rig = DeliverRig(AIRPORT)
     rig.deliver._profiles = MemoryProfileStore([a_profile(consents={"dnd": change == "dnd"})])

@@ -208,7 +208,7 @@ def physical_name(prefix: str, logical: str) -> str:
 class StateMachine:
     logical: str
     env: str                      # environment variable carrying the state machine ARN
-    functions: tuple[str, ...]    # the task functions its definition (marketing.workflows) invokes
+    functions: tuple[str, ...]    # the task functions its definition (marketing.state_machines) invokes
 
 
 # One item per campaign (sk "request": the pending approval, its token and estimate) and one per
@@ -227,7 +227,7 @@ EXPIRE_APPROVAL = Function("expire-approval", "expire_approval", memory_mb=256, 
 ACTIVATE_CAMPAIGN = Function("activate-campaign", "activate_campaign", memory_mb=256, timeout_s=30,
                              uses=("campaigns", "audit"))
 # It also reads the decisions *bucket* (DECISIONS_BUCKET); `uses` names the Firehose stream by that
-# logical name, so infra/constructs/workflows.py grants the bucket read explicitly.
+# logical name, so infra/constructs/lifecycle.py grants the bucket read explicitly.
 EVALUATE_CAMPAIGN = Function("evaluate-campaign", "evaluate_campaign", memory_mb=1024, timeout_s=600,
                              uses=("campaigns", "reports", "audit", "responses"))
 APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30, uses=("audit",))

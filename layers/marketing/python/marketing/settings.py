@@ -11,7 +11,8 @@ from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from marketing import resources
+from marketing import data, resources
+from marketing.data import packaged
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.models import Channel
@@ -34,7 +35,7 @@ class Settings(BaseModel):
     responses_table: str | None = None
     responses_dlq_url: str | None = None
     inbound_sms_topic_arn: str | None = None
-    touchpoints_path: str = "events/touchpoints.yaml"
+    touchpoints_path: str = str(packaged(data.TOUCHPOINTS))
     opt_out_keywords: frozenset[str] = frozenset({"TD", "STOP", "退订"})
     customer_events_stream: str | None = None
     enriched_events_stream: str | None = None
@@ -43,8 +44,8 @@ class Settings(BaseModel):
     decisions_firehose: str | None = None
     decisions_bucket: str | None = None
     reports_bucket: str | None = None
-    catalog_path: str = "events/catalog.yaml"
-    contact_policy_path: str = "events/contact_policy.yaml"
+    catalog_path: str = str(packaged(data.CATALOG))               # package data unless configured
+    contact_policy_path: str = str(packaged(data.CONTACT_POLICY))
     campaign_cache_seconds: float = Field(default=30.0, ge=0)
     idempotency_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     contact_history_days: int = Field(default=180, ge=1)

@@ -24,7 +24,7 @@ from marketing.domain.approval import (
 from marketing.domain.campaigns import Campaign, load_campaign
 from marketing.domain.catalog import EventCatalog
 from marketing.ports import AuditTrail, CampaignStore, Notifier, RequestConflict, TaskCallback, TokenExpired
-from marketing.workflows import CAMPAIGN_REJECTED
+from marketing.state_machines import CAMPAIGN_REJECTED
 
 WORKFLOW = "workflow"   # the `by` of transitions the state machine makes itself
 

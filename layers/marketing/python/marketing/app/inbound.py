@@ -2,7 +2,7 @@
 customer is at (instead of an outbound message), and the inbound offer API's use case.
 
 Decide calls `InboundRouting` per event; deliver calls `present` for an inbound channel; the offer
-API function calls `OfferDesk`. None of them sends an outbound message.
+API function calls `InboundOffers`. None of them sends an outbound message.
 """
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ class Conflict(ValueError):
     pass
 
 
-class OfferDesk:
+class InboundOffers:
     """The inbound offer API: the best current offer at a touchpoint (marks it presented), and the
     customer's answer (accept → a response record and an `order.requested` event; decline → a record)."""
 

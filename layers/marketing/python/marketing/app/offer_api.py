@@ -1,4 +1,4 @@
-"""The inbound offer API (API Gateway HTTP API, payload 2.0) over `OfferDesk`, with Powertools' resolver:
+"""The inbound offer API (API Gateway HTTP API, payload 2.0) over `InboundOffers`, with Powertools' resolver:
 
   GET  /customers/{customer_id}/offers/{touchpoint}   the best current offer (marks it presented)
   POST /customers/{customer_id}/offers/{touchpoint}   {"response": "accept" | "decline", "campaign_id"?}
@@ -14,10 +14,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 
-from marketing.app.inbound import Conflict, NotFound, OfferDesk
+from marketing.app.inbound import Conflict, NotFound, InboundOffers
 
 
-def resolver(desk: OfferDesk) -> APIGatewayHttpResolver:
+def resolver(desk: InboundOffers) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
 
     @app.get("/customers/<customer_id>/offers/<touchpoint>")

@@ -20,8 +20,8 @@ from marketing.app.deliver import Deliver, Retry, UnsubscribeLinks
 from marketing.app.pacing import Pacing
 from marketing.app.policy_source import PolicySource
 from marketing.app.enrich import Enrich
-from marketing.app.inbound import InboundRouting, OfferDesk
-from marketing.app.responses import SmsReplies
+from marketing.app.inbound import InboundRouting, InboundOffers
+from marketing.app.sms_replies import SmsReplies
 from marketing.domain.models import Channel
 from marketing.settings import MissingSetting, Settings
 
@@ -150,10 +150,10 @@ def build_responses(settings: Settings) -> SmsReplies:
     )
 
 
-def build_offer_desk(settings: Settings) -> OfferDesk:
+def build_offer_desk(settings: Settings) -> InboundOffers:
     settings.require("offers_table", "responses_table", "customer_events_stream")
     dynamodb = client("dynamodb")
-    return OfferDesk(
+    return InboundOffers(
         board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
         responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
         events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),

@@ -28,12 +28,15 @@ from marketing.domain.campaigns import Campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Profile
-from marketing.desk import CampaignDesk
+from marketing_tools.lifecycle_client import LifecycleClient
 from marketing.domain.responses import UNSUBSCRIBE_EVENTS
 from marketing.domain.touchpoints import Touchpoints
-from marketing.local import demo_responses, synthetic
-from marketing.local.story import DemoStory, StoryResult
-from marketing.local.runtime import ACCOUNT, REGION, CallCounter, Emulator, Pipeline, repo_path
+from marketing_tools.demo import response_traffic as demo_responses, synthetic
+from marketing_tools.demo.story import DemoStory, StoryResult
+from marketing_tools.emulator.runtime import CallCounter, Emulator, Pipeline
+from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing.data import CATALOG, TAGS, TOUCHPOINTS, packaged
+from marketing_tools.project import project_path
 
 
 @dataclass
@@ -74,7 +77,7 @@ class DemoResult:
 
 def load_campaigns(catalog: EventCatalog) -> list[Campaign]:
     campaigns = []
-    for path in sorted(glob.glob(str(repo_path("events", "campaigns", "*.yaml")))):
+    for path in sorted(glob.glob(str(project_path("events", "campaigns", "*.yaml")))):
         loaded = load_campaign_file(path, catalog)
         if not loaded.ok:
             raise SystemExit(f"{path}: " + "; ".join(map(str, loaded.errors)))
@@ -99,7 +102,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
     started = time.monotonic()
     result = DemoResult()
     lap = _Laps(result.phases)
-    catalog = EventCatalog.from_file(repo_path("events", "catalog.yaml"))
+    catalog = EventCatalog.from_file(packaged(CATALOG))
 
     with console.status("Starting the local AWS emulator and creating every resource…"):
         emulator = Emulator()
@@ -113,7 +116,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
             store.put_campaign(campaign)
         console.print(f"[green]✓[/] {len(campaigns)} campaigns live: " + ", ".join(c.id for c in campaigns))
 
-        people = synthetic.make_profiles(profiles, repo_path("events", "tags.yaml"), seed=seed)
+        people = synthetic.make_profiles(profiles, packaged(TAGS), seed=seed)
         profile_store = DynamoProfileStore(emulator.client("dynamodb"), env["PROFILES_TABLE"])
         def progress_bar() -> Progress:
             return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -136,14 +139,14 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         boto3.DEFAULT_SESSION.events.register("before-call.*.*", counter)
         pipeline = Pipeline(emulator.env, emulator.client)
         stream = KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"])
-        story = DemoStory(CampaignDesk(emulator.env, emulator.client, catalog), customers=story_customers)
+        story = DemoStory(LifecycleClient(emulator.env, emulator.client, catalog), customers=story_customers)
         result.story = _story_first_act(story, profile_store, stream, pipeline, console)
         lap("story: rehearsal, submit, approve")
         counter.enabled = True
         ids = [p["customer_id"] for p in people]
         # rare in the background traffic: inbound-session openers (most customers are not at a store), and
         # conversions and unsubscribes (the customers' answers at the end bring those where they belong)
-        session_types = frozenset(Touchpoints.from_file(repo_path("events", "touchpoints.yaml")).sessions) | {
+        session_types = frozenset(Touchpoints.from_file(packaged(TOUCHPOINTS)).sessions) | {
             c.conversion.event for c in campaigns if c.conversion} | UNSUBSCRIBE_EVENTS
         with progress_bar() as progress:
             publish = progress.add_task("Publishing events", total=events)
@@ -208,7 +211,7 @@ def run_demo(profiles: int = 10_000, events: int = 50_000, seed: int = 42, wave:
         emulator.stop()
     result.seconds = round(time.monotonic() - started, 1)
     print_summary(result, console)
-    write_report(result, report_dir or repo_path("reports"), console)
+    write_report(result, report_dir or project_path("reports"), console)
     return result
 
 

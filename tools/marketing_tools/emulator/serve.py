@@ -14,16 +14,17 @@ from pathlib import Path
 
 from marketing.adapters.aws import DynamoCampaignStore
 from marketing.domain.catalog import EventCatalog
-from marketing.local.demo import load_campaigns
-from marketing.local.runtime import Emulator, Pipeline, repo_path
-from marketing.local.offer_api import LocalOfferApi, serve_http
-from marketing.local.status import StatusRecorder
+from marketing_tools.demo.run import load_campaigns
+from marketing_tools.emulator.runtime import Emulator, Pipeline
+from marketing.data import CATALOG, packaged
+from marketing_tools.emulator.offer_api import LocalOfferApi, serve_http
+from marketing_tools.emulator.status import StatusRecorder
 
 
 def main(state_file: str) -> None:
     emulator = Emulator()
     env = emulator.create()
-    catalog = EventCatalog.from_file(repo_path("events", "catalog.yaml"))
+    catalog = EventCatalog.from_file(packaged(CATALOG))
     store = DynamoCampaignStore(emulator.client("dynamodb"), env["CAMPAIGNS_TABLE"], catalog)
     for campaign in load_campaigns(catalog):
         store.put_campaign(campaign)

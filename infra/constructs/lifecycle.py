@@ -1,5 +1,5 @@
 """Workflows: the campaign lifecycle. The approval and evaluation state machines (ASL from
-marketing.workflows, the same the local stack runs), their task functions, the approvers' and owners'
+marketing.state_machines, the same the local stack runs), their task functions, the approvers' and owners'
 topics, the approval-link API, and an alarm on failed executions to the ops topic."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from infra.constructs.common import acknowledge, pascal
 from infra.constructs.function import MarketingFunction
 from infra.constructs.registry import Registry
 from marketing import resources
-from marketing.workflows import Timings, approval_definition, evaluation_definition
+from marketing.state_machines import Timings, approval_definition, evaluation_definition
 
 XRAY_LOGS_REASON = ("Step Functions' X-Ray tracing (xray:PutTraceSegments/PutTelemetryRecords/GetSampling*) and "
                     "CloudWatch Logs delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) "

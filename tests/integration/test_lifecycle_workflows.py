@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import pytest
 
 from marketing import resources as r
-from marketing.local import workflows
-from marketing.workflows import Timings
-from world import a_campaign, a_profile, an_event
+from marketing_tools.emulator import state_machines
+from marketing.state_machines import Timings
+from tests.integration.world import a_campaign, a_profile, an_event
 
 OTHER_AREA = "SHA_PVG"
 
@@ -109,7 +109,7 @@ def test_over_the_budget_threshold_a_second_distinct_approver_is_needed(flows):
 
 def test_no_decision_within_the_timeout_rejects(flows):
     world, desk = flows
-    workflows.set_timings(world.client("stepfunctions"), "marketing", world.env, Timings(approval_timeout_s=1))
+    state_machines.set_timings(world.client("stepfunctions"), "marketing", world.env, Timings(approval_timeout_s=1))
     submission = desk.submit(a_campaign("roam-t"), by="ann")
     execution = desk.wait(submission.execution_arn, timeout_s=30)
     assert execution["status"] == "SUCCEEDED"
@@ -171,14 +171,15 @@ def test_the_approvers_are_notified_with_the_estimate(flows):
 def test_cli_submit_approve_status_report(flows, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import marketing.cli_campaigns as cli_campaigns
-    from marketing.cli import Target, app
-    from marketing.local.runtime import repo_path
+    import marketing_tools.cli.target as cli_target
+    from marketing_tools.cli.main import app
+    from marketing_tools.cli.target import Target
+    from marketing_tools.project import project_path
 
     world, desk = flows
-    monkeypatch.setattr(cli_campaigns, "resolve_target", lambda stack: Target(world.env, None, "test"))
+    monkeypatch.setattr(cli_target, "resolve_target", lambda stack: Target(world.env, None, "test"))
     runner = CliRunner()
-    sample = repo_path("events", "campaigns", "app-login-offer.yaml")
+    sample = project_path("events", "campaigns", "app-login-offer.yaml")
     submitted = runner.invoke(app, ["campaign", "submit", str(sample), "--by", "ann", "--evaluate-after", "0"])
     assert submitted.exit_code == 0, submitted.output
     assert desk.wait_for_status("app-login-offer", "pending_approval") == "pending_approval"
@@ -195,7 +196,7 @@ def test_cli_submit_approve_status_report(flows, monkeypatch, tmp_path):
     report = runner.invoke(app, ["campaign", "report", "app-login-offer", "--out", str(out)])
     assert report.exit_code == 0 and "Success rate" in report.output
     assert "<svg" in out.read_text()
-    invalid = runner.invoke(app, ["campaign", "submit", str(repo_path("events", "campaigns", "invalid",
+    invalid = runner.invoke(app, ["campaign", "submit", str(project_path("events", "campaigns", "invalid",
                                                                       "three-mistakes.yaml")), "--by", "ann"])
     assert invalid.exit_code == 1
 
@@ -211,7 +212,7 @@ def _api_event(method: str, path: str, body: str | None = None, query: dict | No
 
 def test_the_approval_link_shows_the_estimate_and_takes_the_same_decisions(flows):
     from marketing.adapters.aws_lifecycle import DynamoAuditTrail
-    from marketing.local.runtime import LocalContext, load_handler
+    from marketing_tools.emulator.handlers import LocalContext, load_handler
 
     world, desk = flows
     submission = desk.submit(a_campaign("roam-link"), by="ann")
@@ -239,14 +240,14 @@ def test_the_approval_link_shows_the_estimate_and_takes_the_same_decisions(flows
 @pytest.mark.parametrize("name", ["submit-app-login-offer", "submit-airport-intl-roaming"])
 def test_the_console_sample_inputs_are_valid_executions(name):
     from marketing.app.approvals import CampaignWorkflow
-    from marketing.local.runtime import repo_path
-    from world import CATALOG
+    from marketing_tools.project import project_path
+    from tests.integration.world import CATALOG
 
     class Trail:
         def append(self, campaign_id, record):
             self.last = (campaign_id, record)
 
-    data = json.loads(repo_path("events", "workflows", f"{name}.json").read_text())
+    data = json.loads(project_path("events", "workflows", f"{name}.json").read_text())
     trail = Trail()
     definition = CampaignWorkflow(trail, lambda: datetime.now(timezone.utc), catalog=CATALOG).validate(data)
     assert definition["id"] == data["campaign"]["id"] and trail.last[1]["by"] == data["submitted_by"]

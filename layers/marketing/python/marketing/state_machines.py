@@ -1,7 +1,7 @@
 """The campaign lifecycle as Amazon States Language: the approval and the evaluation state machines.
 
-One source for both the CDK app (infra/constructs/workflows.py) and the local emulator
-(marketing.local.workflows): given the task functions' ARNs and the timings, it returns the ASL
+One source for both the CDK app (infra/constructs/lifecycle.py) and the local emulator
+(marketing_tools.emulator.state_machines): given the task functions' ARNs and the timings, it returns the ASL
 JSON. Knows no boto3 and no CDK; every wait is a parameter so tests never sleep for days.
 """
 from __future__ import annotations

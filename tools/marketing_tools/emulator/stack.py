@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from marketing import resources as r
-from marketing.local import workflows
+from marketing_tools.emulator import state_machines
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -98,5 +98,5 @@ def create_stack(endpoint_url: str | None, prefix: str = "marketing") -> dict[st
     ses.verify_email_identity(EmailAddress=EMAIL_SENDER)
     env["EMAIL_SENDER"] = EMAIL_SENDER
     env["UNSUBSCRIBE_SECRET"] = secrets.token_urlsafe(24)  # signs this local stack's unsubscribe links
-    env.update(workflows.create(make, prefix, env))   # topics, task functions, state machines
+    env.update(state_machines.create(make, prefix, env))   # topics, task functions, state machines
     return env

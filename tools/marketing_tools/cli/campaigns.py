@@ -13,17 +13,19 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from marketing.cli import _catalog, campaign_app, console, err, resolve_target
+from marketing_tools.cli import target as targets
+from marketing_tools.cli.target import catalog, console, err
 from marketing.domain.campaigns import load_campaign_file
 
+campaign_app = typer.Typer(no_args_is_help=True, help="Campaign definitions and their workflow.")
 STACK = typer.Option(None, "--stack", help="a deployed stack (default: the local one)")
 
 
 def _desk(stack: Optional[str]):
-    from marketing.desk import CampaignDesk
+    from marketing_tools.lifecycle_client import LifecycleClient
 
-    target = resolve_target(stack)
-    return CampaignDesk(target.env, target.client, _catalog())
+    target = targets.resolve_target(stack)
+    return LifecycleClient(target.env, target.client, catalog())
 
 
 @campaign_app.command("submit")
@@ -35,7 +37,7 @@ def campaign_submit(file: Path = typer.Argument(..., help="campaign definition, 
                                                                       "instead of at the schedule's end"),
                     stack: Optional[str] = STACK) -> None:
     """Validate locally, then start the approval workflow (estimate, approvers notified)."""
-    loaded = load_campaign_file(file, _catalog())
+    loaded = load_campaign_file(file, catalog())
     if not loaded.ok:
         err.print(f"[red]✗ {file}: {len(loaded.errors)} error(s)[/]")
         for error in loaded.errors:
@@ -111,3 +113,16 @@ def campaign_report(campaign_id: str = typer.Argument(...),
     console.print(f"  HTML report: {path}")
     if open_:
         webbrowser.open(path.resolve().as_uri())
+
+
+@campaign_app.command("validate")
+def campaign_validate(file: Path = typer.Argument(..., help="campaign definition, YAML or JSON")) -> None:
+    """Exit 0 when valid; otherwise print every error with its path and exit 1."""
+    loaded = load_campaign_file(file, catalog())
+    if loaded.ok:
+        console.print(f"[green]✓[/] {file}: campaign {loaded.campaign.id!r} is valid")
+        return
+    err.print(f"[red]✗ {file}: {len(loaded.errors)} error(s)[/]")
+    for error in loaded.errors:
+        err.print(f"  {file}: {error}", highlight=False, markup=False)
+    raise typer.Exit(1)

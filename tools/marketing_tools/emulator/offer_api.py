@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from marketing import resources as r
-from marketing.local.runtime import ACCOUNT, LocalContext, load_handler
+from marketing_tools.emulator.handlers import LocalContext, load_handler
+from marketing_tools.emulator.stack import ACCOUNT
 
 
 def http_event(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from marketing.domain.catalog import EventCatalog
 from marketing.domain.conditions import EVENT, Test, conjuncts
 from marketing.domain.models import INBOUND
 from marketing.domain.responses import ResponseKind
-from marketing.local import synthetic
+from marketing_tools.demo import synthetic
 
 REPLY_SHARE, OPT_OUT_SHARE = 0.25, 0.03        # of SMS contacts
 REGRET_SHARE = 0.2                             # of those who ordered (SMS or touchpoint): TD afterwards
@@ -109,7 +109,7 @@ def respond(emulator: Any, env: dict[str, str], campaigns: list[Campaign], catal
         KinesisRecordStream(emulator.client("kinesis"), env["CUSTOMER_EVENTS_STREAM"]).put(conversions)
         done["conversion events"] = len(conversions)
 
-    from marketing.local.offer_api import LocalOfferApi
+    from marketing_tools.emulator.offer_api import LocalOfferApi
 
     visits = sorted(set(visits))
     rng.shuffle(visits)

@@ -15,7 +15,10 @@ from typing import Any, Iterable, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from marketing.record_files import EventRecord, HeaderError, ProfileFile, Row, count_lines, event_rows, tag_types
+from marketing.data import TAGS, packaged
+from marketing_tools.files import EventRecord, HeaderError, ProfileFile, Row, count_lines, event_rows, tag_types
+from marketing_tools.cli import target as targets
+from marketing_tools.cli.target import STATE_DIR, console, err
 
 profiles_app = typer.Typer(no_args_is_help=True, help="Customer profiles (SPEC 4.2) in the profiles table.")
 events_app = typer.Typer(no_args_is_help=True, help="Customer events (SPEC 4.1) on the customer-events stream.")
@@ -29,14 +32,12 @@ _sleep = time.sleep  # tests drive a pipeline while the command waits
 
 
 def _progress() -> Progress:
-    from marketing.cli import console
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
 
 
 def _report_skipped(file: Path, skipped: list[tuple[int, str]], what: str) -> None:
-    from marketing.cli import err
 
     if not skipped:
         return
@@ -46,7 +47,6 @@ def _report_skipped(file: Path, skipped: list[tuple[int, str]], what: str) -> No
 
 
 def _unreachable(target: Any, exc: Exception, done: str) -> typer.Exit:
-    from marketing.cli import err
 
     err.print(f"[red]the target stack {target.name!r} is unreachable or refused the write:[/] {exc}", highlight=False)
     err.print(done, markup=False, highlight=False)
@@ -129,10 +129,8 @@ def profiles_import(
     batch_size: int = typer.Option(25, "--batch-size", min=1, max=25, help="profiles per BatchWriteItem call"),
 ) -> None:
     from marketing.adapters.aws import DynamoProfileStore
-    from marketing.cli import console, err, resolve_target
-    from marketing.local.runtime import repo_path
 
-    reader = ProfileFile(file, tag_types(Path(os.environ.get("TAGS_PATH") or repo_path("events", "tags.yaml"))))
+    reader = ProfileFile(file, tag_types(Path(os.environ.get("TAGS_PATH") or packaged(TAGS))))
     rows = reader.rows()
     try:
         first = next(rows, None)  # a CSV header is checked here, before the stack is touched
@@ -141,7 +139,7 @@ def profiles_import(
         for error in exc.errors:
             err.print(f"  {error}", markup=False, highlight=False)
         raise typer.Exit(INVALID) from None
-    target = resolve_target(stack)
+    target = targets.resolve_target(stack)
     table = target.env["PROFILES_TABLE"]
     batches = _ProfileBatches(DynamoProfileStore(target.client("dynamodb"), table), batch_size)
     total = count_lines(file) - (1 if reader.is_csv else 0)
@@ -209,9 +207,8 @@ def events_publish(
     timeout: float = typer.Option(300.0, "--timeout", min=0, help="seconds --wait waits at most"),
 ) -> None:
     from marketing.adapters.aws import KinesisRecordStream
-    from marketing.cli import console, resolve_target
 
-    target = resolve_target(stack)
+    target = targets.resolve_target(stack)
     stream_name = target.env["CUSTOMER_EVENTS_STREAM"]
     stream = KinesisRecordStream(target.client("kinesis"), stream_name)
     skipped: list[tuple[int, str]] = []
@@ -271,8 +268,7 @@ def events_publish(
 
 
 def _wait(target: Any, pending: set[str], started: float, published_at: float, timeout: float) -> None:
-    from marketing.cli import STATE_DIR, console, err
-    from marketing.local.status import read_status
+    from marketing_tools.emulator.status import read_status
 
     events = len(pending)
     log = _DecisionLogTail(target.client("s3"), target.env["DECISIONS_BUCKET"],

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from marketing import resources as r
 from marketing.adapters.aws import S3DecisionLog
 from marketing.app.approvals import DecisionResult
-from marketing.desk import CampaignDesk, Submission
+from marketing_tools.lifecycle_client import LifecycleClient, Submission
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome
 
@@ -81,7 +81,7 @@ def story_events(customer_ids: list[str], *, area: str = "PEK_T3", seed: int = 5
             for i, customer in enumerate(customer_ids)]
 
 
-def submit_and_approve(desk: CampaignDesk, definition: dict[str, Any], *, submitter: str = "marketer",
+def submit_and_approve(desk: LifecycleClient, definition: dict[str, Any], *, submitter: str = "marketer",
                        approvers: tuple[str, ...] = ("approver-1", "approver-2"),
                        evaluate_after_seconds: int | None = None, timeout_s: float = 60) -> Approval:
     """Submit, wait for the estimate and the approval request, have the approvers approve (as many as
@@ -130,7 +130,7 @@ def record_conversions(client: Callable[[str], Any], env: dict[str, str], campai
     return Conversions(counts["treated"][0], counts["treated"][1], counts["control"][0], counts["control"][1])
 
 
-def evaluate_now(desk: CampaignDesk, campaign_id: str, timeout_s: float = 120) -> dict[str, Any]:
+def evaluate_now(desk: LifecycleClient, campaign_id: str, timeout_s: float = 120) -> dict[str, Any]:
     """Start the evaluation state machine for the campaign (as the approval workflow does at the
     schedule's end) and return the report JSON it writes."""
     execution = desk.wait(desk.evaluate(campaign_id), timeout_s=timeout_s)
@@ -198,7 +198,7 @@ class DemoStory:
 
     SUBMITTER, APPROVERS = "li.na", ("li.na", "zhang.wei", "chen.jie")
 
-    def __init__(self, desk: CampaignDesk, customers: int = 800, model: UpliftModel = UpliftModel()):
+    def __init__(self, desk: LifecycleClient, customers: int = 800, model: UpliftModel = UpliftModel()):
         self.desk, self.model = desk, model
         self.profiles = story_profiles(customers)
         self.ids = [p["customer_id"] for p in self.profiles]

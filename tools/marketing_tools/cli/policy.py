@@ -17,6 +17,8 @@ import yaml
 from pydantic import ValidationError
 
 from marketing.domain.contact_policy import ContactPolicy
+from marketing_tools.cli import target as targets
+from marketing_tools.cli.target import console, err
 
 policy_app = typer.Typer(no_args_is_help=True, help="The contact policy in force (live, without a redeploy).")
 INVALID, UNREACHABLE = 1, 3
@@ -24,9 +26,8 @@ INVALID, UNREACHABLE = 1, 3
 
 def _store(stack: str | None):
     from marketing.adapters.aws import DynamoPolicyStore
-    from marketing.cli import resolve_target
 
-    target = resolve_target(stack)
+    target = targets.resolve_target(stack)
     return target, DynamoPolicyStore(target.client("dynamodb"), target.env["SETTINGS_TABLE"])
 
 
@@ -38,7 +39,6 @@ def policy_push(
 ) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from marketing.cli import console, err
 
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
@@ -66,7 +66,6 @@ def policy_show(
     stack: Optional[str] = typer.Option(None, "--stack", help="a deployed stack (default: the local one)"),
 ) -> None:
     """The stored policy as YAML (with its version), or say that the shipped file is in force."""
-    from marketing.cli import console
 
     target, store = _store(stack)
     stored = store.describe()

@@ -17,12 +17,10 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-import marketing.cli
-from marketing.cli import UNREACHABLE, Target, console, err
+from marketing_tools.cli import target as targets
+from marketing_tools.cli.target import UNREACHABLE, Target, console, err
 
 
-def resolve_target(stack: str | None) -> Target:
-    return marketing.cli.resolve_target(stack)
 
 offers_app = typer.Typer(no_args_is_help=True, help="The inbound offer API (store, care, app, web touchpoints).")
 sms_app = typer.Typer(no_args_is_help=True, help="Two-way SMS: send an inbound reply to the inbound-sms topic.")
@@ -55,7 +53,7 @@ def _signed_call(url: str, method: str, path: str, body: dict[str, Any] | None) 
 def _call(target: Target, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     if "OFFER_API_URL" in target.env:  # a deployed stack's output
         return _signed_call(target.env["OFFER_API_URL"], method, path, body)
-    from marketing.local.offer_api import LocalOfferApi
+    from marketing_tools.emulator.offer_api import LocalOfferApi
 
     if target.endpoint:  # the local stack: the handler's clients go to the emulator
         os.environ.update({"AWS_ENDPOINT_URL": target.endpoint, "AWS_DEFAULT_REGION": "us-east-1",
@@ -73,14 +71,14 @@ def _show(status: int, body: Any) -> None:
 @offers_app.command("get")
 def offers_get(customer: str, touchpoint: str = TOUCHPOINT, stack: Optional[str] = STACK) -> None:
     """The customer's best current offer at the touchpoint (marks it presented)."""
-    _show(*_call(resolve_target(stack), "GET", f"/customers/{customer}/offers/{touchpoint}"))
+    _show(*_call(targets.resolve_target(stack), "GET", f"/customers/{customer}/offers/{touchpoint}"))
 
 
 def _answer(customer: str, touchpoint: str, accept: bool, campaign: str | None, stack: str | None) -> None:
     body: dict[str, Any] = {"response": "accept" if accept else "decline"}
     if campaign:
         body["campaign_id"] = campaign
-    _show(*_call(resolve_target(stack), "POST", f"/customers/{customer}/offers/{touchpoint}", body))
+    _show(*_call(targets.resolve_target(stack), "POST", f"/customers/{customer}/offers/{touchpoint}", body))
 
 
 @offers_app.command("accept")
@@ -102,7 +100,7 @@ def offers_decline(customer: str, touchpoint: str = TOUCHPOINT,
 @sms_app.command("reply")
 def sms_reply(msisdn: str, text: str, stack: Optional[str] = STACK) -> None:
     """Publish an inbound SMS from MSISDN (e.g. +8613800000001) saying TEXT (e.g. Y7, TD) to the inbound-sms topic."""
-    target = resolve_target(stack)
+    target = targets.resolve_target(stack)
     message = {"originationNumber": msisdn, "destinationNumber": "+10000000000", "messageKeyword": "KEYWORD",
                "messageBody": text, "inboundMessageId": uuid.uuid4().hex, "previousPublishedMessageId": None}
     target.client("sns").publish(TopicArn=target.env["INBOUND_SMS_TOPIC_ARN"], Message=json.dumps(message))
@@ -118,7 +116,7 @@ def responses(
     """Response records: replies, offers presented/accepted/declined, conversions, unsubscribes."""
     from marketing.adapters.aws_responses import DynamoResponseStore
 
-    target = resolve_target(stack)
+    target = targets.resolve_target(stack)
     store = DynamoResponseStore(target.client("dynamodb"), target.env["RESPONSES_TABLE"])
     records = (store.for_campaign(campaign) if campaign else store.for_customer(customer) if customer
                else store.everything())

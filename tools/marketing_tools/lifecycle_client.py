@@ -34,7 +34,7 @@ def execution_input(definition: dict[str, Any], by: str, comment: str | None = N
     return data
 
 
-class CampaignDesk:
+class LifecycleClient:
     def __init__(self, env: dict[str, str], client: Callable[[str], Any], catalog: EventCatalog | None = None):
         self.env, self._client = env, client
         self._sfn = client("stepfunctions")

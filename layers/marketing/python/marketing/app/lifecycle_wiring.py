@@ -82,6 +82,6 @@ def build_evaluate(settings: Settings) -> Step:
     )
 
 
-def build_decisions(settings: Settings) -> CampaignWorkflow:
+def build_approval_decisions(settings: Settings) -> CampaignWorkflow:
     """Approve/reject (the approval link and the CLI): the audit table and Step Functions callbacks."""
     return build_workflow(settings, callback=True)

@@ -1,5 +1,5 @@
 """The campaign lifecycle on the local emulator: topics, task functions and both state machines,
-from the same descriptions (marketing.resources) and ASL (marketing.workflows) as the CDK app.
+from the same descriptions (marketing.resources) and ASL (marketing.state_machines) as the CDK app.
 
 moto runs the state machines (stepfunctions.execute_state_machine) and, without Docker, its Lambda
 only echoes: `run_real_handlers` makes it call the real functions/<name>/handler.py in-process.
@@ -17,7 +17,7 @@ import zipfile
 from typing import Any, Callable
 
 from marketing import resources as r
-from marketing.workflows import Timings, approval_definition, evaluation_definition
+from marketing.state_machines import Timings, approval_definition, evaluation_definition
 
 ROLE = "marketing-local-workflows"
 _handlers: dict[str, Callable[[dict, Any], Any]] = {}
@@ -93,7 +93,7 @@ def run_real_handlers(env: dict[str, str], prefix: str = "marketing") -> None:
     keep moto's own behaviour."""
     from moto.awslambda.models import LambdaFunction
 
-    from marketing.local.runtime import LocalContext
+    from marketing_tools.emulator.handlers import LocalContext
 
     for function in r.WORKFLOW_FUNCTIONS:
         _specs[r.physical_name(prefix, function.logical)] = (function, dict(env))
@@ -149,7 +149,7 @@ def _fix_start_execution_parameters() -> None:
 
 
 def _handler(name: str, function: r.Function, env: dict[str, str]) -> Callable[[dict, Any], Any]:
-    from marketing.local.runtime import load_handler
+    from marketing_tools.emulator.handlers import load_handler
 
     with _lock:
         if name not in _handlers:

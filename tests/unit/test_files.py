@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketing.record_files import HeaderError, ProfileFile, event_rows
+from marketing_tools.files import HeaderError, ProfileFile, event_rows
 
 LINE = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),

@@ -1,2 +1,0 @@
-"""The embedded local default: moto's server, every resource created from `marketing.resources`,
-and local event-source pollers that call the real handlers. Nothing in the AWS code path imports it."""

@@ -1,0 +1,86 @@
+"""`marketing local up|down|status`: the embedded local stack, in the background."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from marketing_tools.cli import target as targets
+from marketing_tools.cli.target import STATE_DIR, STATE_FILE, UNREACHABLE, console, err
+
+local_app = typer.Typer(no_args_is_help=True, help="The embedded local stack (moto + the real handlers).")
+
+
+@local_app.command("up")
+def local_up(timeout: float = typer.Option(60.0, help="seconds to wait for the stack")) -> None:
+    """Start the emulator with every resource and the pollers running the real handlers, in the background."""
+    if STATE_FILE.exists():
+        state = json.loads(STATE_FILE.read_text())
+        if _alive(state.get("pid")):
+            console.print(f"local stack already running at {state['endpoint']} (pid {state['pid']})")
+            return
+        STATE_FILE.unlink()
+    STATE_DIR.mkdir(exist_ok=True)
+    log = open(STATE_DIR / "local.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "marketing_tools.emulator.serve", str(STATE_FILE)],
+                               stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    with console.status("starting the local stack…"):
+        while not STATE_FILE.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                err.print(f"[red]the local stack did not start[/]; see {STATE_DIR / 'local.log'}")
+                raise typer.Exit(UNREACHABLE)
+            time.sleep(0.2)
+    state = json.loads(STATE_FILE.read_text())
+    console.print(f"[green]✓[/] local stack at {state['endpoint']} (pid {state['pid']}); state in {STATE_FILE}")
+
+
+def _alive(pid: Any) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except OSError:
+        return False
+
+
+@local_app.command("down")
+def local_down() -> None:
+    """Stop the local stack."""
+    if not STATE_FILE.exists():
+        console.print("no local stack is running")
+        return
+    state = json.loads(STATE_FILE.read_text())
+    if _alive(state.get("pid")):
+        os.kill(int(state["pid"]), signal.SIGTERM)
+        for _ in range(50):
+            if not _alive(state["pid"]):
+                break
+            time.sleep(0.1)
+    STATE_FILE.unlink(missing_ok=True)
+    console.print("[green]✓[/] local stack stopped")
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Show the local stack's address and its resources' state."""
+    target = targets.resolve_target(None)
+    sqs = target.client("sqs")
+    table = Table(title=f"local stack at {target.endpoint}")
+    table.add_column("resource")
+    table.add_column("name / state")
+    for key, value in sorted(target.env.items()):
+        state = value
+        if key.endswith("_URL"):
+            attrs = sqs.get_queue_attributes(QueueUrl=value, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            state = f"{value.rsplit('/', 1)[-1]}: {attrs['ApproximateNumberOfMessages']} messages"
+        table.add_row(key, state)
+    console.print(table)

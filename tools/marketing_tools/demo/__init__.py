@@ -1,0 +1,1 @@
+"""The demo: synthetic profiles and events through the local stack, a story with a known truth, a report."""
