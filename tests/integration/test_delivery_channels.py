@@ -18,7 +18,7 @@ from marketing.adapters.aws import DynamoPolicyStore, from_item
 from marketing.domain import unsubscribe
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome, Reason
-from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing_tools.emulator.account import ACCOUNT, REGION
 from tests.integration.world import QuietWindow, a_campaign, a_profile, an_event
 
 LI_LEI = "8613800000001"

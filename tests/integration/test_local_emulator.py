@@ -12,7 +12,7 @@ import urllib3.connection
 
 from marketing_tools.emulator.moto_fixes import _send_in_process
 from marketing_tools.emulator.runtime import Emulator
-from marketing_tools.emulator.stack import REGION
+from marketing_tools.emulator.account import REGION
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from marketing.domain.campaigns import load_campaign, load_campaign_file
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.models import Profile
 from marketing_tools.emulator.runtime import Pipeline
-from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing_tools.emulator.account import ACCOUNT, REGION
 from marketing.data import CATALOG, packaged
 from marketing_tools.project import project_path
 from marketing_tools.emulator.stack import create_stack

@@ -34,7 +34,7 @@ from marketing.domain.touchpoints import Touchpoints
 from marketing_tools.demo import response_traffic as demo_responses, synthetic
 from marketing_tools.demo.story import DemoStory, StoryResult
 from marketing_tools.emulator.runtime import CallCounter, Emulator, Pipeline
-from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing_tools.emulator.account import ACCOUNT, REGION
 from marketing.data import CATALOG, TAGS, TOUCHPOINTS, packaged
 from marketing_tools.project import project_path
 

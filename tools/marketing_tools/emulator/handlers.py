@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from marketing import resources as r
-from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing_tools.emulator.account import ACCOUNT, REGION
 from marketing_tools.project import project_path
 
 

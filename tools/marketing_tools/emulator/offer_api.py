@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from marketing import resources as r
 from marketing_tools.emulator.handlers import LocalContext, load_handler
-from marketing_tools.emulator.stack import ACCOUNT
+from marketing_tools.emulator.account import ACCOUNT
 
 
 def http_event(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

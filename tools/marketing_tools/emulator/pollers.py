@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from marketing import resources as r
 from marketing_tools.emulator.handlers import LocalContext
-from marketing_tools.emulator.stack import ACCOUNT, REGION
+from marketing_tools.emulator.account import ACCOUNT, REGION
 
 
 class KinesisPoller:

@@ -12,7 +12,8 @@ from typing import Any, Callable
 import boto3
 
 from marketing import resources as r
-from marketing_tools.emulator.stack import REGION, create_stack
+from marketing_tools.emulator.account import REGION
+from marketing_tools.emulator.stack import create_stack
 from marketing_tools.emulator.handlers import load_handler
 from marketing_tools.emulator.moto_fixes import _IN_PROCESS, _IN_PROCESS_LOCK, _fix_moto, _hook_in_process_sends
 from marketing_tools.emulator.pollers import KinesisPoller, SqsPoller, TopicPoller

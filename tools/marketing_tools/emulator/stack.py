@@ -13,9 +13,8 @@ import boto3
 
 from marketing import resources as r
 from marketing_tools.emulator import state_machines
+from marketing_tools.emulator.account import ACCOUNT, REGION
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 EMAIL_SENDER = "offers@example.com"
 
 
