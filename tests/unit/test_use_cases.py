@@ -18,12 +18,20 @@ from marketing.adapters.memory import (
     MemorySms,
     memory_once,
 )
+from marketing.adapters.memory_responses import MemoryExposures, MemoryOfferBoard, MemoryResponseStore
+from marketing.app import edge
+from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
 from marketing.app.decide import Decide
-from marketing.app.deliver import Deliver
-from marketing.app.enrich import Enrich, enriched_record
+from marketing.app.deliver import Deliver, PushDisabled, UnsubscribeLinks
+from marketing.app.enrich import Enrich
+from marketing.app.inbound import InboundRouting
+from marketing.app.pacing import Unpaced
 from marketing.domain.campaigns import load_campaign_file
+from marketing.domain.contact_policy import ContactPolicy
+from marketing.domain.handoff import EnrichedEvent
 from marketing.domain.models import Channel
+from marketing.domain.touchpoints import Touchpoints
 from tests.unit.factories import (
     CATALOG,
     EVENTS,
@@ -54,7 +62,7 @@ class EnrichRig:
         self.enrich = Enrich(CATALOG, self.profiles, self.enriched, self.dead_letters, clock)
 
     def run(self, *payloads: bytes):
-        return self.enrich.run([a_kinesis_record(p, str(i + 1)) for i, p in enumerate(payloads)])
+        return edge.customer_events(self.enrich, [a_kinesis_record(p, str(i + 1)) for i, p in enumerate(payloads)])
 
 
 def as_bytes(record) -> bytes:
@@ -109,11 +117,13 @@ class DecideRig:
         self.decisions = MemoryDecisionSink()
         self.offers = MemoryOutbox()
         self.decide = Decide(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=60), self.ledger,
-                             self.decisions, self.offers, memory_once(), clock, frozenset(Channel))
+                             self.decisions, self.offers, memory_once(), clock, frozenset(Channel),
+                             policy=ContactPolicy(), inbound=InboundRouting(Touchpoints(), MemoryOfferBoard()),
+                             attribution=Attribution(MemoryExposures(), MemoryResponseStore()))
 
     def run(self, event, profile, sequence_number="1"):
-        data = enriched_record(event, profile.model_dump(mode="json"), NOW)
-        return self.decide.run([a_kinesis_record(data, sequence_number)])
+        data = EnrichedEvent(event=event, profile=profile, enriched_at=NOW).encode()
+        return edge.enriched_events(self.decide, [a_kinesis_record(data, sequence_number)])
 
     def verdicts(self):
         return [(r["campaign_id"], r["outcome"], r["reason"], r["channel"], r["detail"]) for r in self.decisions.rows]
@@ -191,11 +201,14 @@ class DeliverRig:
         self.ledger = MemoryContactLedger()
         self.decisions = MemoryDecisionSink()
         self.later = MemoryOutbox()
-        self.deliver = Deliver(MemoryCampaignStore(campaigns), self.ledger, self.sms, self.email, self.decisions,
-                               memory_once(), clock, later=self.later)
+        self.deliver = Deliver(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=30), self.ledger, self.sms,
+                               self.email, self.decisions, memory_once(), clock, later=self.later,
+                               push=PushDisabled(), profiles=MemoryProfileStore(), policy=ContactPolicy,
+                               pacing=Unpaced(), links=UnsubscribeLinks("https://example.com/unsubscribe", b"test-key"),
+                               offer_board=MemoryOfferBoard())
 
     def run(self, *offers):
-        return self.deliver.run([an_sqs_record(o, f"m-{i}") for i, o in enumerate(offers)])
+        return edge.offers(self.deliver, [an_sqs_record(o, f"m-{i}") for i, o in enumerate(offers)])
 
 
 def an_offer(campaign_id="airport-intl-roaming", channel="sms", event_id="evt-000123", **contact):

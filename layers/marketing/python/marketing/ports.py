@@ -80,9 +80,12 @@ class RecordStream(Protocol):
         """Put (partition key, data) records; returns the indexes that failed (to retry)."""
 
 
+MAX_DELAY_S = 900  # the longest an Outbox can hold a message back (SQS's longest message delay)
+
+
 class Outbox(Protocol):
     def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
-        """Send JSON messages (visible after `delay_seconds`); returns the indexes that failed."""
+        """Send JSON messages (visible after `delay_seconds` ≤ MAX_DELAY_S); returns the indexes that failed."""
 
 
 class DecisionSink(Protocol):
