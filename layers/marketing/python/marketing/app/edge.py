@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import KinesisDataStreamRecord
+from aws_lambda_powertools.utilities.parser.models import KinesisDataStreamRecordPayload
 
 from marketing.app.batch import BatchOutcome, BatchUseCase
 from marketing.app.sms_replies import InboundSms, SmsReplies
@@ -71,7 +71,8 @@ def _sequence_number(record: dict[str, Any]) -> str:
 
 
 def stream_record(record: dict[str, Any]) -> StreamRecord:
-    kinesis = KinesisDataStreamRecord.model_validate(record).kinesis
+    # the payload's model only: the envelope's other fields (invokeIdentityArn, …) are not read here
+    kinesis = KinesisDataStreamRecordPayload.model_validate(record["kinesis"])
     return StreamRecord(kinesis.sequenceNumber, kinesis.partitionKey, kinesis.data)
 
 
