@@ -329,3 +329,78 @@ def test_a_released_contact_is_rechecked_against_the_policy_in_force(change, exp
     [row] = rig.decisions.rows
     assert (row["outcome"], row["reason"]) == expected
     assert len(rig.sms.sent) == (1 if change is None else 0)
+
+
+# ---------------------------------------------------------------- one event decided, typed messages
+
+def test_decide_returns_the_decision_for_one_event_without_a_stream_record():
+    backup = a_campaign(id="airport-backup", priority=10, trigger={"event": "location.enter_area"})
+    rig = DecideRig(AIRPORT, backup)
+    decision = rig.decide.decide(at_the_airport(), TRAVELLER)
+    assert decision.winner == "airport-intl-roaming"
+    assert sorted((cid, o.value, r.value if r else None) for cid, o, r, _, _ in decision.verdicts) == [
+        ("airport-backup", "lost_arbitration", "priority"), ("airport-intl-roaming", "sent", None)]
+    offer = decision.offer
+    assert (offer.decision_id, offer.channel, offer.not_before) == ("evt-000123:airport-intl-roaming", Channel.SMS, None)
+    assert (offer.contact.msisdn, offer.contact.name) == ("+8613800000001", "李雷")
+    assert rig.decisions.rows == [] and rig.offers.messages == []  # the writes are the batch's
+
+
+def test_decide_replays_the_stored_commitment_for_the_same_event():
+    rig = DecideRig(AIRPORT)
+    first = rig.decide.decide(at_the_airport(), TRAVELLER)
+    again = rig.decide.decide(at_the_airport(), TRAVELLER)
+    assert (again.winner, again.verdicts, again.offer) == (first.winner, first.verdicts, first.offer)
+    assert rig.ledger.counters[("8613800000001", "airport-intl-roaming")]["n"] == 1
+
+
+def test_decide_without_a_winner_has_no_offer():
+    rig = DecideRig(AIRPORT)
+    decision = rig.decide.decide(at_the_airport(occurred_at=NOW - timedelta(minutes=6)), TRAVELLER)
+    assert (decision.winner, decision.offer) == (None, None)
+    assert [(cid, o.value) for cid, o, *_ in decision.verdicts] == [("airport-intl-roaming", "expired")]
+
+
+def test_the_offer_on_the_queue_keeps_its_wire_shape():
+    rig = DecideRig(AIRPORT)
+    rig.run(at_the_airport(), TRAVELLER)
+    [offer] = rig.offers.messages
+    assert sorted(offer) == ["campaign_id", "channel", "contact", "customer_id", "decided_at", "decision_id",
+                             "event_id", "not_before"]
+    assert (offer["decided_at"], offer["not_before"]) == (NOW.isoformat(), None)
+    assert sorted(offer["contact"]) == ["email", "locale", "msisdn", "name", "push_endpoint", "timezone"]
+
+
+@pytest.mark.parametrize("broken", [
+    {"channel": "fax"}, {"campaign_id": None}, {"not_before": "soon"}, {"decided_at": "2026-12-01T04:00:00"},
+], ids=["unknown channel", "no campaign", "not_before not a time", "naive decided_at"])
+def test_a_malformed_offer_message_fails_that_message_alone_and_sends_nothing(broken):
+    rig = DeliverRig(AIRPORT)
+    outcome = rig.run({**an_offer(event_id="evt-bad"), **broken}, an_offer())
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # redelivered, then the DLQ
+    assert len(rig.sms.sent) == 1 and rig.later.messages == []
+
+
+def test_a_malformed_offer_message_is_named_with_its_error():
+    with pytest.raises(edge.MalformedMessage, match=r"(?s)delivery message m-0 is not an offer: .*channel"):
+        edge.offer_message(an_sqs_record({**an_offer(), "channel": "fax"}, "m-0"))
+
+
+def test_a_malformed_enriched_event_fails_that_record_alone():
+    rig = DecideRig(AIRPORT)
+    good = EnrichedEvent(event=at_the_airport(), profile=TRAVELLER, enriched_at=NOW).encode()
+    outcome = edge.enriched_events(rig.decide, [a_kinesis_record(b'{"event": {}}', "1"), a_kinesis_record(good, "2")])
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert len(rig.offers.messages) == 1
+
+
+def test_an_offer_the_queue_refuses_fails_the_record_it_came_from():
+    class RefusingOutbox(MemoryOutbox):
+        def send(self, messages, delay_seconds=0):
+            return list(range(len(messages)))
+
+    rig = DecideRig(AIRPORT)
+    rig.decide._offers = RefusingOutbox()
+    data = EnrichedEvent(event=at_the_airport(), profile=TRAVELLER, enriched_at=NOW).encode()
+    outcome = edge.enriched_events(rig.decide, [a_kinesis_record(data, "7")])
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "7"}]}
