@@ -1,5 +1,6 @@
 """Lambda handler: enriched-events (Kinesis) → the decide use case (marketing.app.decide). Wiring only."""
+from marketing.app import edge
 from marketing.app.lambda_handler import batch_handler
 from marketing.app.wiring import build_decide
 
-handler = batch_handler(build_decide)
+handler = batch_handler(build_decide, edge.enriched_events)

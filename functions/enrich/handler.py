@@ -1,5 +1,6 @@
 """Lambda handler: customer-events (Kinesis) → the enrich use case (marketing.app.enrich). Wiring only."""
+from marketing.app import edge
 from marketing.app.lambda_handler import batch_handler
 from marketing.app.wiring import build_enrich
 
-handler = batch_handler(build_enrich)
+handler = batch_handler(build_enrich, edge.customer_events)

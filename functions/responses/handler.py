@@ -1,5 +1,6 @@
 """Lambda handler: inbound-sms (SNS, two-way SMS) → the replies use case (marketing.app.sms_replies). Wiring only."""
+from marketing.app import edge
 from marketing.app.lambda_handler import batch_handler
 from marketing.app.wiring import build_responses
 
-handler = batch_handler(build_responses)
+handler = batch_handler(build_responses, edge.inbound_sms)

@@ -7,8 +7,10 @@ from datetime import timedelta
 from marketing.adapters.memory import MemoryCampaignStore
 from marketing.adapters.memory_responses import (MemoryExposures, MemoryOfferBoard, MemoryResponseStore,
                                                  MemorySubscribers)
+from marketing.app.campaign_cache import CampaignCache
 from marketing.app.inbound import InboundOffers, present
 from marketing.app.sms_replies import InboundSms, SmsReplies
+from marketing.domain.handoff import Contact, OfferMessage
 from marketing.domain.models import Channel
 from tests.unit.factories import NOW, a_campaign, a_profile
 
@@ -40,7 +42,7 @@ def replies(campaign=None):
     profile = a_profile()
     subscribers = MemorySubscribers({profile.customer_id: profile})
     exposures, responses, stream = MemoryExposures(), MemoryResponseStore(), Stream()
-    use_case = SmsReplies(MemoryCampaignStore([campaign or a_campaign()]), subscribers, exposures, responses, stream,
+    use_case = SmsReplies(CampaignCache(MemoryCampaignStore([campaign or a_campaign()]), ttl_seconds=30), subscribers, exposures, responses, stream,
                           lambda: NOW)
     return use_case, exposures, responses, stream, subscribers
 
@@ -74,9 +76,10 @@ def test_the_desk_presents_the_best_offer_once_and_takes_one_answer():
     board, responses, stream = MemoryOfferBoard(), MemoryResponseStore(), Stream()
     low, high = a_campaign(id="low", priority=10), a_campaign(id="high", priority=90)
     for event_id, campaign in (("e-low", low), ("e-high", high)):
-        present(board, Ledger(), {"customer_id": "c1", "event_id": event_id, "decision_id": f"{event_id}:x",
-                                  "valid_until": (NOW + timedelta(minutes=10)).isoformat(),
-                                  "contact": {"name": "李雷"}}, campaign, Channel.STORE, NOW)
+        offer = OfferMessage(customer_id="c1", event_id=event_id, decision_id=f"{event_id}:x", campaign_id=campaign.id,
+                             channel=Channel.STORE, decided_at=NOW, valid_until=NOW + timedelta(minutes=10),
+                             contact=Contact(name="李雷"))
+        present(board, Ledger(), offer, campaign, Channel.STORE, NOW)
     desk = InboundOffers(board, responses, stream, lambda: NOW)
     assert desk.current("c1", "store")["campaign_id"] == "high"
     assert desk.current("c1", "store")["status"] == "presented"

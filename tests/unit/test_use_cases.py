@@ -18,12 +18,20 @@ from marketing.adapters.memory import (
     MemorySms,
     memory_once,
 )
+from marketing.adapters.memory_responses import MemoryExposures, MemoryOfferBoard, MemoryResponseStore
+from marketing.app import edge
+from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
 from marketing.app.decide import Decide
-from marketing.app.deliver import Deliver
-from marketing.app.enrich import Enrich, enriched_record
+from marketing.app.deliver import Deliver, PushDisabled, UnsubscribeLinks
+from marketing.app.enrich import Enrich
+from marketing.app.inbound import InboundRouting
+from marketing.app.pacing import Unpaced
 from marketing.domain.campaigns import load_campaign_file
+from marketing.domain.contact_policy import ContactPolicy
+from marketing.domain.handoff import EnrichedEvent
 from marketing.domain.models import Channel
+from marketing.domain.touchpoints import Touchpoints
 from tests.unit.factories import (
     CATALOG,
     EVENTS,
@@ -54,7 +62,7 @@ class EnrichRig:
         self.enrich = Enrich(CATALOG, self.profiles, self.enriched, self.dead_letters, clock)
 
     def run(self, *payloads: bytes):
-        return self.enrich.run([a_kinesis_record(p, str(i + 1)) for i, p in enumerate(payloads)])
+        return edge.customer_events(self.enrich, [a_kinesis_record(p, str(i + 1)) for i, p in enumerate(payloads)])
 
 
 def as_bytes(record) -> bytes:
@@ -109,11 +117,13 @@ class DecideRig:
         self.decisions = MemoryDecisionSink()
         self.offers = MemoryOutbox()
         self.decide = Decide(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=60), self.ledger,
-                             self.decisions, self.offers, memory_once(), clock, frozenset(Channel))
+                             self.decisions, self.offers, memory_once(), clock, frozenset(Channel),
+                             policy=ContactPolicy(), inbound=InboundRouting(Touchpoints(), MemoryOfferBoard()),
+                             attribution=Attribution(MemoryExposures(), MemoryResponseStore()))
 
     def run(self, event, profile, sequence_number="1"):
-        data = enriched_record(event, profile.model_dump(mode="json"), NOW)
-        return self.decide.run([a_kinesis_record(data, sequence_number)])
+        data = EnrichedEvent(event=event, profile=profile, enriched_at=NOW).encode()
+        return edge.enriched_events(self.decide, [a_kinesis_record(data, sequence_number)])
 
     def verdicts(self):
         return [(r["campaign_id"], r["outcome"], r["reason"], r["channel"], r["detail"]) for r in self.decisions.rows]
@@ -191,11 +201,14 @@ class DeliverRig:
         self.ledger = MemoryContactLedger()
         self.decisions = MemoryDecisionSink()
         self.later = MemoryOutbox()
-        self.deliver = Deliver(MemoryCampaignStore(campaigns), self.ledger, self.sms, self.email, self.decisions,
-                               memory_once(), clock, later=self.later)
+        self.deliver = Deliver(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=30), self.ledger, self.sms,
+                               self.email, self.decisions, memory_once(), clock, later=self.later,
+                               push=PushDisabled(), profiles=MemoryProfileStore(), policy=ContactPolicy,
+                               pacing=Unpaced(), links=UnsubscribeLinks("https://example.com/unsubscribe", b"test-key"),
+                               offer_board=MemoryOfferBoard())
 
     def run(self, *offers):
-        return self.deliver.run([an_sqs_record(o, f"m-{i}") for i, o in enumerate(offers)])
+        return edge.offers(self.deliver, [an_sqs_record(o, f"m-{i}") for i, o in enumerate(offers)])
 
 
 def an_offer(campaign_id="airport-intl-roaming", channel="sms", event_id="evt-000123", **contact):
@@ -316,3 +329,78 @@ def test_a_released_contact_is_rechecked_against_the_policy_in_force(change, exp
     [row] = rig.decisions.rows
     assert (row["outcome"], row["reason"]) == expected
     assert len(rig.sms.sent) == (1 if change is None else 0)
+
+
+# ---------------------------------------------------------------- one event decided, typed messages
+
+def test_decide_returns_the_decision_for_one_event_without_a_stream_record():
+    backup = a_campaign(id="airport-backup", priority=10, trigger={"event": "location.enter_area"})
+    rig = DecideRig(AIRPORT, backup)
+    decision = rig.decide.decide(at_the_airport(), TRAVELLER)
+    assert decision.winner == "airport-intl-roaming"
+    assert sorted((cid, o.value, r.value if r else None) for cid, o, r, _, _ in decision.verdicts) == [
+        ("airport-backup", "lost_arbitration", "priority"), ("airport-intl-roaming", "sent", None)]
+    offer = decision.offer
+    assert (offer.decision_id, offer.channel, offer.not_before) == ("evt-000123:airport-intl-roaming", Channel.SMS, None)
+    assert (offer.contact.msisdn, offer.contact.name) == ("+8613800000001", "李雷")
+    assert rig.decisions.rows == [] and rig.offers.messages == []  # the writes are the batch's
+
+
+def test_decide_replays_the_stored_commitment_for_the_same_event():
+    rig = DecideRig(AIRPORT)
+    first = rig.decide.decide(at_the_airport(), TRAVELLER)
+    again = rig.decide.decide(at_the_airport(), TRAVELLER)
+    assert (again.winner, again.verdicts, again.offer) == (first.winner, first.verdicts, first.offer)
+    assert rig.ledger.counters[("8613800000001", "airport-intl-roaming")]["n"] == 1
+
+
+def test_decide_without_a_winner_has_no_offer():
+    rig = DecideRig(AIRPORT)
+    decision = rig.decide.decide(at_the_airport(occurred_at=NOW - timedelta(minutes=6)), TRAVELLER)
+    assert (decision.winner, decision.offer) == (None, None)
+    assert [(cid, o.value) for cid, o, *_ in decision.verdicts] == [("airport-intl-roaming", "expired")]
+
+
+def test_the_offer_on_the_queue_keeps_its_wire_shape():
+    rig = DecideRig(AIRPORT)
+    rig.run(at_the_airport(), TRAVELLER)
+    [offer] = rig.offers.messages
+    assert sorted(offer) == ["campaign_id", "channel", "contact", "customer_id", "decided_at", "decision_id",
+                             "event_id", "not_before"]
+    assert (offer["decided_at"], offer["not_before"]) == (NOW.isoformat(), None)
+    assert sorted(offer["contact"]) == ["email", "locale", "msisdn", "name", "push_endpoint", "timezone"]
+
+
+@pytest.mark.parametrize("broken", [
+    {"channel": "fax"}, {"campaign_id": None}, {"not_before": "soon"}, {"decided_at": "2026-12-01T04:00:00"},
+], ids=["unknown channel", "no campaign", "not_before not a time", "naive decided_at"])
+def test_a_malformed_offer_message_fails_that_message_alone_and_sends_nothing(broken):
+    rig = DeliverRig(AIRPORT)
+    outcome = rig.run({**an_offer(event_id="evt-bad"), **broken}, an_offer())
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # redelivered, then the DLQ
+    assert len(rig.sms.sent) == 1 and rig.later.messages == []
+
+
+def test_a_malformed_offer_message_is_named_with_its_error():
+    with pytest.raises(edge.MalformedMessage, match=r"(?s)delivery message m-0 is not an offer: .*channel"):
+        edge.offer_message(an_sqs_record({**an_offer(), "channel": "fax"}, "m-0"))
+
+
+def test_a_malformed_enriched_event_fails_that_record_alone():
+    rig = DecideRig(AIRPORT)
+    good = EnrichedEvent(event=at_the_airport(), profile=TRAVELLER, enriched_at=NOW).encode()
+    outcome = edge.enriched_events(rig.decide, [a_kinesis_record(b'{"event": {}}', "1"), a_kinesis_record(good, "2")])
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert len(rig.offers.messages) == 1
+
+
+def test_an_offer_the_queue_refuses_fails_the_record_it_came_from():
+    class RefusingOutbox(MemoryOutbox):
+        def send(self, messages, delay_seconds=0):
+            return list(range(len(messages)))
+
+    rig = DecideRig(AIRPORT)
+    rig.decide._offers = RefusingOutbox()
+    data = EnrichedEvent(event=at_the_airport(), profile=TRAVELLER, enriched_at=NOW).encode()
+    outcome = edge.enriched_events(rig.decide, [a_kinesis_record(data, "7")])
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": "7"}]}

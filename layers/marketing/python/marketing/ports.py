@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 from marketing.domain.campaigns import Campaign
 from marketing.domain.channels import ChannelHistory
 from marketing.domain.messages import Push
-from marketing.domain.contact_policy import CapCheck
+from marketing.domain.contact_limits import ContactRequest  # noqa: F401 - the ledger's request, with the port
 from marketing.domain.decisions import Refusal
 from marketing.domain.models import Profile
 
@@ -30,24 +30,6 @@ class CampaignStore(Protocol):
     def get_campaign(self, campaign_id: str) -> Campaign | None: ...
 
     def put_campaign(self, campaign: Campaign, status: str = "active") -> None: ...
-
-
-@dataclass(frozen=True)
-class ContactRequest:
-    """One contact to count, with every limit it must fit in (all checked and counted atomically)."""
-
-    customer_id: str
-    campaign_id: str
-    event_id: str
-    per_customer: int | None
-    cooldown_s: float | None
-    now: datetime
-    caps: tuple[CapCheck, ...] = ()   # the customer's day/week/month caps, all channels and this channel
-    daily_cap: int | None = None      # the campaign's contacts per day
-    campaign_day: str = ""            # the campaign's counting day for daily_cap
-    budget: float | None = None       # the campaign's budget
-    cost: float = 0.0                 # what this contact spends of it (the offer's value)
-    check_complaint: bool = False     # refuse while a complaint suppresses the customer
 
 
 class ContactLedger(Protocol):
@@ -80,9 +62,12 @@ class RecordStream(Protocol):
         """Put (partition key, data) records; returns the indexes that failed (to retry)."""
 
 
+MAX_DELAY_S = 900  # the longest an Outbox can hold a message back (SQS's longest message delay)
+
+
 class Outbox(Protocol):
     def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
-        """Send JSON messages (visible after `delay_seconds`); returns the indexes that failed."""
+        """Send JSON messages (visible after `delay_seconds` ≤ MAX_DELAY_S); returns the indexes that failed."""
 
 
 class DecisionSink(Protocol):

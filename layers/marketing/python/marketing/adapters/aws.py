@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from marketing.domain.campaigns import Campaign, load_campaign
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.channels import ChannelHistory
+from marketing.domain.contact_limits import ContactState, campaign_refusal, cap_key, customer_refusal
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
 from marketing.domain.models import Outcome, Profile, Reason
@@ -197,7 +198,7 @@ class DynamoContactLedger:
             conditions.append("(attribute_not_exists(#t) OR #t <= :cutoff)")
             values[":cutoff"] = {"N": str(now_s - int(request.cooldown_s))}
         for i, cap in enumerate(request.caps):
-            names[f"#c{i}"] = f"{cap.period}#{cap.period_key}#{cap.counter}"
+            names[f"#c{i}"] = cap_key(cap)
             values[f":l{i}"] = {"N": str(cap.limit)}
             conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :l{i})" if cap.limit > 0
                               else f"(attribute_exists(#c{i}) AND #c{i} < :l{i})")  # a cap of 0 refuses all
@@ -225,17 +226,12 @@ class DynamoContactLedger:
         return refusal
 
     def _refusal(self, request: ContactRequest, state: dict[str, Any]) -> Refusal:
-        """Which limit refused: read from the state the condition saw."""
-        cid, now_s = request.campaign_id, int(request.now.timestamp())
-        if request.per_customer is not None and state.get(f"n#{cid}", 0) >= request.per_customer:
-            return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{state.get(f'n#{cid}')} of {request.per_customer}")
-        if request.cooldown_s is not None and state.get(f"t#{cid}", 0) > now_s - request.cooldown_s:
-            return Refusal(Outcome.THROTTLED, Reason.COOLDOWN,
-                           f"last contact {datetime.fromtimestamp(state[f't#{cid}']).isoformat()}")
-        for cap in request.caps:
-            if state.get(f"{cap.period}#{cap.period_key}#{cap.counter}", 0) >= cap.limit:
-                return Refusal(Outcome.THROTTLED, Reason.CAP, cap.name)
-        return Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
+        """Which limit refused: the rule read on the state the condition saw."""
+        cid = request.campaign_id
+        seen = ContactState(contacts=state.get(f"n#{cid}", 0), last_at=state.get(f"t#{cid}"),
+                            caps={cap_key(cap): state.get(cap_key(cap), 0) for cap in request.caps},
+                            complaint_until=state.get("complaint_until"))
+        return customer_refusal(request, seen) or Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
 
     def _take_campaign_counters(self, request: ContactRequest) -> Refusal | None:
         """The campaign's day count and spend, on one item, checked and counted by one update."""
@@ -265,9 +261,9 @@ class DynamoContactLedger:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             old = from_item(exc.response.get("Item") or {})
-        if request.daily_cap is not None and old.get(f"day#{request.campaign_day}", 0) >= request.daily_cap:
-            return Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day")
-        return Refusal(Outcome.THROTTLED, Reason.BUDGET, f"{old.get('spent', 0):g} of {request.budget:g} spent")
+        seen = ContactState(day_count=old.get(f"day#{request.campaign_day}", 0), spent=old.get("spent", 0))
+        return campaign_refusal(request, seen) or Refusal(
+            Outcome.THROTTLED, Reason.BUDGET, f"{seen.spent:g} of {request.budget:g} spent")
 
     def _give_back(self, request: ContactRequest, names: dict[str, str], old: dict[str, Any]) -> None:
         """Undo the customer's counts of a contact the campaign's counters refused."""

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from marketing.domain.campaigns import Campaign
 from marketing.domain.channels import ChannelHistory
+from marketing.domain.contact_limits import ContactState, cap_key, refusal
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
 from marketing.domain.models import Outcome, Profile, Reason
@@ -65,21 +66,16 @@ class MemoryContactLedger:
         now_s = int(request.now.timestamp())
         with self._lock:  # all limits checked, then all counted: as one DynamoDB transaction does
             state = self.counters.get(key, {"n": 0, "last_at": None})
-            if request.per_customer is not None and state["n"] >= request.per_customer:
-                return Refusal(Outcome.THROTTLED, Reason.PER_CUSTOMER, f"{state['n']} of {request.per_customer}")
-            if request.cooldown_s is not None and state["last_at"] is not None and state["last_at"] > now_s - request.cooldown_s:
-                return Refusal(Outcome.THROTTLED, Reason.COOLDOWN, f"last contact {datetime.fromtimestamp(state['last_at']).isoformat()}")
-            for cap in request.caps:
-                if self.caps.get((request.customer_id, cap.period, cap.period_key, cap.counter), 0) >= cap.limit:
-                    return Refusal(Outcome.THROTTLED, Reason.CAP, cap.name)
-            if request.check_complaint and self.complaints.get(request.customer_id, 0) > now_s:
-                return Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
             day = (request.campaign_id, request.campaign_day)
-            if request.daily_cap is not None and self.daily.get(day, 0) >= request.daily_cap:
-                return Refusal(Outcome.THROTTLED, Reason.DAILY_CAP, f"{request.daily_cap} a day")
             spent = self.spent.get(request.campaign_id, 0.0)
-            if request.budget is not None and spent + request.cost > request.budget:
-                return Refusal(Outcome.THROTTLED, Reason.BUDGET, f"{spent:g} of {request.budget:g} spent")
+            refused = refusal(request, ContactState(
+                contacts=state["n"], last_at=state["last_at"],
+                caps={cap_key(cap): self.caps.get((request.customer_id, cap.period, cap.period_key, cap.counter), 0)
+                      for cap in request.caps},
+                complaint_until=self.complaints.get(request.customer_id),
+                day_count=self.daily.get(day, 0), spent=spent))
+            if refused is not None:
+                return refused
             self.counters[key] = {"n": state["n"] + 1, "last_at": now_s, "last_event": request.event_id}
             for cap in request.caps:
                 slot = (request.customer_id, cap.period, cap.period_key, cap.counter)

@@ -1,18 +1,16 @@
-"""Partial batch responses, as Lambda's ReportBatchItemFailures expects them.
+"""What a batch use case is, whatever triggers it: messages in, one `BatchRun` per invocation that
+handles them one by one and then flushes what it writes for the whole batch.
 
-Records are handled one by one by Powertools' BatchProcessor (a record that raises is reported,
-the others go on); what a use case flushes after the loop (one put for the whole batch) can fail
-per record too, and those identifiers are added to the same response.
+Typed messages only: the Lambda records, their decoding and the partial-batch response are the
+edge's (app/edge.py). A use case never sees a record identifier.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Protocol, Sequence, TypeVar
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-
-KINESIS = EventType.KinesisDataStreams
-SQS = EventType.SQS
+M = TypeVar("M")
+M_contra = TypeVar("M_contra", contravariant=True)
 
 
 @dataclass
@@ -28,11 +26,15 @@ class BatchOutcome:
         return {"batchItemFailures": [{"itemIdentifier": i} for i in unique]}
 
 
-def process(records: list[dict[str, Any]], kind: EventType, handle: Callable[[Any], None]) -> list[str]:
-    """Run `handle` on every record; returns the identifiers of the records that raised."""
-    if not records:
-        return []
-    processor = BatchProcessor(event_type=kind, raise_on_entire_batch_failure=False)
-    with processor(records=records, handler=handle):
-        processor.process()
-    return [f["itemIdentifier"] for f in processor.response()["batchItemFailures"]]
+class BatchRun(Protocol[M]):
+    outcome: BatchOutcome  # counts only: the edge fills in the failures
+
+    def handle(self, message: M) -> None:
+        """One message; raising fails this message alone (it is retried), the others go on."""
+
+    def flush(self) -> list[M]:
+        """The writes after the loop (one put for the batch); returns the messages whose write failed."""
+
+
+class BatchUseCase(Protocol[M_contra]):
+    def batch(self, messages: Sequence[M_contra]) -> BatchRun: ...

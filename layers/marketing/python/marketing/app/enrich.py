@@ -7,23 +7,14 @@ nothing leaves this function without being either forwarded or dead-lettered.
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
-
-from marketing.app.batch import KINESIS, BatchOutcome, process
+from marketing.app.batch import BatchOutcome
 from marketing.domain.catalog import EventCatalog, Rejected
-from marketing.domain.models import CustomerEvent, DeadLetterReason
+from marketing.domain.handoff import EnrichedEvent, StreamRecord
+from marketing.domain.models import CustomerEvent, DeadLetterReason, Profile
 from marketing.ports import Outbox, ProfileStore, RecordStream
-
-
-def enriched_record(event: CustomerEvent, profile_json: dict[str, Any], enriched_at: datetime) -> bytes:
-    return json.dumps(
-        {"event": event.model_dump(mode="json"), "profile": profile_json, "enriched_at": enriched_at.isoformat()},
-        ensure_ascii=False, separators=(",", ":"),
-    ).encode()
 
 
 def dead_letter(stage: str, reason: DeadLetterReason, message: str, data: bytes, record_id: str,
@@ -44,40 +35,43 @@ class Enrich:
         self._catalog, self._profiles, self._enriched = catalog, profiles, enriched
         self._dlq, self._clock = dead_letters, clock
 
-    def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
+    def batch(self, records: Sequence[StreamRecord]) -> EnrichBatch:
+        """Every record parsed first, so the profiles are read once for the batch."""
         now = self._clock()
-        outcome = BatchOutcome()
         parsed: dict[str, CustomerEvent | Rejected] = {}
-        for raw in records:
-            record = KinesisStreamRecord(raw)
+        for record in records:
             try:
-                parsed[record.kinesis.sequence_number] = self._catalog.parse(record.kinesis.data_as_bytes(), now)
+                parsed[record.record_id] = self._catalog.parse(record.data, now)
             except Rejected as rejected:
-                parsed[record.kinesis.sequence_number] = rejected
+                parsed[record.record_id] = rejected
         wanted = {e.customer_id for e in parsed.values() if isinstance(e, CustomerEvent)}
-        profiles = {cid: p.model_dump(mode="json") for cid, p in self._profiles.get_profiles(wanted).items()}
+        return EnrichBatch(self._enriched, self._dlq, now, parsed, self._profiles.get_profiles(wanted))
 
-        forward: list[tuple[str, bytes]] = []
-        forward_ids: list[str] = []
-        letters: list[dict[str, Any]] = []
-        letter_ids: list[str] = []
 
-        def handle(record: KinesisStreamRecord) -> None:
-            seq = record.kinesis.sequence_number
-            item = parsed[seq]
-            if isinstance(item, CustomerEvent) and item.customer_id not in profiles:
-                item = Rejected(DeadLetterReason.UNKNOWN_CUSTOMER, f"no profile for customer {item.customer_id!r}")
-            if isinstance(item, Rejected):
-                letters.append(dead_letter("enrich", item.reason, item.message, record.kinesis.data_as_bytes(), seq,
-                                           record.kinesis.partition_key, now))
-                letter_ids.append(seq)
-                outcome.count(f"dead_lettered.{item.reason.value}")
-                return
-            forward.append((item.customer_id, enriched_record(item, profiles[item.customer_id], now)))
-            forward_ids.append(seq)
-            outcome.count("enriched")
+class EnrichBatch:
+    def __init__(self, enriched: RecordStream, dead_letters: Outbox, now: datetime,
+                 parsed: dict[str, CustomerEvent | Rejected], profiles: dict[str, Profile]):
+        self._enriched, self._dlq = enriched, dead_letters
+        self._now, self._parsed, self._profiles = now, parsed, profiles
+        self.outcome = BatchOutcome()
+        self._forward: list[tuple[StreamRecord, EnrichedEvent]] = []
+        self._letters: list[tuple[StreamRecord, dict[str, Any]]] = []
 
-        outcome.failures += process(records, KINESIS, handle)
-        outcome.failures += [forward_ids[i] for i in self._enriched.put(forward)]
-        outcome.failures += [letter_ids[i] for i in self._dlq.send(letters)]
-        return outcome
+    def handle(self, record: StreamRecord) -> None:
+        item = self._parsed[record.record_id]
+        if isinstance(item, CustomerEvent) and item.customer_id not in self._profiles:
+            item = Rejected(DeadLetterReason.UNKNOWN_CUSTOMER, f"no profile for customer {item.customer_id!r}")
+        if isinstance(item, Rejected):
+            self._letters.append((record, dead_letter("enrich", item.reason, item.message, record.data,
+                                                      record.record_id, record.partition_key, self._now)))
+            self.outcome.count(f"dead_lettered.{item.reason.value}")
+            return
+        self._forward.append((record, EnrichedEvent(event=item, profile=self._profiles[item.customer_id],
+                                                    enriched_at=self._now)))
+        self.outcome.count("enriched")
+
+    def flush(self) -> list[StreamRecord]:
+        """One put of the enriched events, one send of the dead letters; what failed is retried."""
+        failed = self._enriched.put([(e.event.customer_id, e.encode()) for _, e in self._forward])
+        undelivered = self._dlq.send([letter for _, letter in self._letters])
+        return [self._forward[i][0] for i in failed] + [self._letters[i][0] for i in undelivered]

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 from marketing.domain.campaigns import Campaign, PushTemplate, SmsTemplate
 from marketing.domain.decisions import Candidate
+from marketing.domain.handoff import OfferMessage
 from marketing.domain.models import INBOUND, Channel, CustomerEvent
 from marketing.domain.responses import Group, ResponseKind, ResponseRecord
 from marketing.domain.templates import MissingField, render
@@ -92,22 +93,21 @@ def offer_text(campaign: Campaign, values: dict[str, Any]) -> str:
     return campaign.name
 
 
-def present(board: OfferBoard, ledger: ContactLedger, offer: dict[str, Any], campaign: Campaign,
+def present(board: OfferBoard, ledger: ContactLedger, offer: OfferMessage, campaign: Campaign,
             channel: Channel, now: datetime) -> dict[str, Any]:
     """Deliver's inbound branch: the offer waits in the offers table for its touchpoint."""
-    contact = offer.get("contact") or {}
-    values = {**contact, "offer_code": campaign.offer.code, "offer_value": f"{campaign.offer.value:g}",
-              "reply_code": campaign.offer.reply_code}
-    valid_until = offer.get("valid_until") or (now + DEFAULT_VALIDITY).isoformat()
+    values = {**offer.contact.model_dump(), "offer_code": campaign.offer.code,
+              "offer_value": f"{campaign.offer.value:g}", "reply_code": campaign.offer.reply_code}
+    valid_until = offer.valid_until or now + DEFAULT_VALIDITY
     board.put_offer({
-        "customer_id": offer["customer_id"], "touchpoint": channel.value, "event_id": offer["event_id"],
-        "decision_id": offer["decision_id"], "campaign_id": campaign.id, "priority": campaign.priority,
+        "customer_id": offer.customer_id, "touchpoint": channel.value, "event_id": offer.event_id,
+        "decision_id": offer.decision_id, "campaign_id": campaign.id, "priority": campaign.priority,
         "offer_code": campaign.offer.code, "offer_value": campaign.offer.value,
         "name": campaign.name, "text": offer_text(campaign, values),
-        "created_at": now.isoformat(), "valid_until": valid_until, "status": "open",
+        "created_at": now.isoformat(), "valid_until": valid_until.isoformat(), "status": "open",
     })
-    ledger.record_delivery(offer["customer_id"], campaign.id, offer["event_id"], channel.value, now)
-    return {"status": "sent", "message_id": f"offer#{channel.value}#{offer['event_id']}"}
+    ledger.record_delivery(offer.customer_id, campaign.id, offer.event_id, channel.value, now)
+    return {"status": "sent", "message_id": f"offer#{channel.value}#{offer.event_id}"}
 
 
 class NotFound(LookupError):

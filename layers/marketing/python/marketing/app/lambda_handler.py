@@ -10,18 +10,15 @@ from typing import Any, Callable, Protocol
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from marketing.app.batch import BatchOutcome
+from marketing.app.edge import Trigger
 from marketing.app.masking import MaskingFormatter
 from marketing.app.telemetry import report
 from marketing.app.wiring import register_lambda_context
 from marketing.settings import Settings
 
 
-class BatchUseCase(Protocol):
-    def run(self, records: list[dict[str, Any]]) -> BatchOutcome: ...
-
-
-def batch_handler(build: Callable[[Settings], BatchUseCase]) -> Callable[[dict, Any], dict]:
+def batch_handler(build: Callable[[Settings], Any], trigger: Trigger) -> Callable[[dict, Any], dict]:
+    """`trigger` (app/edge.py) decodes the event's records for the use case `build` returns."""
     logger = Logger(logger_formatter=MaskingFormatter())
     tracer = Tracer()
     metrics = Metrics()
@@ -32,7 +29,7 @@ def batch_handler(build: Callable[[Settings], BatchUseCase]) -> Callable[[dict, 
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
         register_lambda_context(context)
-        outcome = use_case.run(event["Records"])
+        outcome = trigger(use_case, event["Records"])
         report(metrics, outcome)
         return outcome.response()
 

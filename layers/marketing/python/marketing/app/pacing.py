@@ -45,3 +45,10 @@ class Pacing:
                 return
             window += 1
         raise Paced(key, max(1, math.ceil(window * window_s - now)))
+
+
+class Unpaced:
+    """Pacing switched off (no send-rates table): every send goes out at once, at the provider's own limits."""
+
+    def acquire(self, key: str, rate: float | None) -> None:
+        return None

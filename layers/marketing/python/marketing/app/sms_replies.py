@@ -10,18 +10,16 @@ inbound message id: a re-delivered SNS message publishes the same event ids and 
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from marketing.app.batch import BatchOutcome
+from marketing.app.campaign_cache import CampaignCache
 from marketing.app.inbound import order_requested
-from marketing.domain.campaigns import Campaign
 from marketing.domain.models import Channel
 from marketing.domain.responses import OPT_OUT_KEYWORDS, Group, ResponseKind, ResponseRecord, reply_intent
-from marketing.ports import CampaignStore, Exposures, RecordStream, ResponseStore, Subscribers
+from marketing.ports import Exposures, RecordStream, ResponseStore, Subscribers
 
 
 class InboundSms(BaseModel):
@@ -38,27 +36,12 @@ class InboundSms(BaseModel):
 
 
 class SmsReplies:
-    def __init__(self, campaigns: CampaignStore, subscribers: Subscribers, exposures: Exposures,
+    def __init__(self, campaigns: CampaignCache, subscribers: Subscribers, exposures: Exposures,
                  responses: ResponseStore, events: RecordStream, clock: Callable[[], datetime],
-                 opt_out_keywords: frozenset[str] = OPT_OUT_KEYWORDS, cache_seconds: float = 30.0):
+                 opt_out_keywords: frozenset[str] = OPT_OUT_KEYWORDS):
         self._campaigns, self._subscribers, self._exposures = campaigns, subscribers, exposures
         self._responses, self._events, self._clock = responses, events, clock
-        self._keywords, self._cache_seconds = opt_out_keywords, cache_seconds
-        self._cached: tuple[float, list[Campaign]] = (float("-inf"), [])
-
-    def run(self, records: list[dict[str, Any]]) -> BatchOutcome:
-        """SNS invokes with one record; a failure raises so Lambda retries, then its dead-letter queue."""
-        outcome = BatchOutcome()
-        for record in records:
-            message = InboundSms.model_validate(json.loads(record["Sns"]["Message"]))
-            outcome.count(f"reply.{self.handle(message)}")
-        return outcome
-
-    def _live(self) -> list[Campaign]:
-        loaded_at, campaigns = self._cached
-        if time.monotonic() - loaded_at > self._cache_seconds:
-            self._cached = (time.monotonic(), self._campaigns.live_campaigns())
-        return self._cached[1]
+        self._keywords = opt_out_keywords
 
     def _publish(self, customer_id: str, event: dict[str, Any]) -> None:
         if self._events.put([(customer_id, json.dumps(event, ensure_ascii=False).encode())]):
@@ -78,7 +61,7 @@ class SmsReplies:
                 "occurred_at": now.isoformat(), "source": "sms_gateway", "touchpoint": "sms",
                 "attributes": {"keyword": keyword}})
             return "opt_out"
-        by_code = {c.id: c for c in self._live() if (c.offer.reply_code or "").upper() == keyword}
+        by_code = {c.id: c for c in self._campaigns.live() if (c.offer.reply_code or "").upper() == keyword}
         if not by_code:
             return "unknown_code"
         contacted = [e for e in self._exposures.exposures(customer_id)

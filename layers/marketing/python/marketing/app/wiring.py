@@ -16,8 +16,8 @@ from marketing.adapters import aws, aws_responses
 from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
 from marketing.app.decide import Decide
-from marketing.app.deliver import Deliver, Retry, UnsubscribeLinks
-from marketing.app.pacing import Pacing
+from marketing.app.deliver import Deliver, PushDisabled, Retry, UnsubscribeLinks
+from marketing.app.pacing import Pacing, Unpaced
 from marketing.app.policy_source import PolicySource
 from marketing.app.enrich import Enrich
 from marketing.app.inbound import InboundRouting, InboundOffers
@@ -105,11 +105,12 @@ def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
 
 def build_deliver(settings: Settings) -> Deliver:
     settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url",
-                     "offers_table")
+                     "offers_table", "profiles_table")
     dynamodb = client("dynamodb")
     sns = client("sns")
     return Deliver(
-        campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+        campaigns=CampaignCache(aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+                                settings.campaign_cache_seconds),
         ledger=aws.DynamoContactLedger(dynamodb, settings.contacts_table, settings.contact_history_days),
         sms=aws.SnsSmsSender(sns, settings.sms_type, settings.sms_sender_id, settings.sms_origination_number),
         email=aws.SesEmailSender(client("ses"), settings.email_sender),
@@ -117,12 +118,11 @@ def build_deliver(settings: Settings) -> Deliver:
         once=_once(settings, dynamodb, "deliver"),
         clock=utc_now,
         later=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
-        cache_seconds=settings.campaign_cache_seconds,
-        push=aws.SnsPushSender(sns) if Channel.APP_PUSH in settings.channels else None,
-        profiles=aws.DynamoProfileStore(dynamodb, settings.profiles_table) if settings.profiles_table else None,
+        push=aws.SnsPushSender(sns) if Channel.APP_PUSH in settings.channels else PushDisabled(),
+        profiles=aws.DynamoProfileStore(dynamodb, settings.profiles_table),
         policy=_policy_source(settings, dynamodb),
         pacing=Pacing(aws.DynamoSendPacer(dynamodb, settings.send_rates_table), horizon_s=settings.pacing_horizon_seconds)
-        if settings.send_rates_table else None,
+        if settings.send_rates_table else Unpaced(),
         senders={Channel.SMS: settings.sms_sender},
         links=_unsubscribe_links(settings),
         retry=Retry(settings.delivery_retry_attempts, settings.delivery_retry_backoff_seconds),
@@ -139,14 +139,14 @@ def build_responses(settings: Settings) -> SmsReplies:
     settings.require("campaigns_table", "profiles_table", "contacts_table", "responses_table", "customer_events_stream")
     dynamodb = client("dynamodb")
     return SmsReplies(
-        campaigns=aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+        campaigns=CampaignCache(aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
+                                settings.campaign_cache_seconds),
         subscribers=aws_responses.DynamoSubscribers(dynamodb, settings.profiles_table),
         exposures=aws_responses.DynamoExposures(dynamodb, settings.contacts_table, settings.contact_history_days),
         responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
         events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),
         clock=utc_now,
         opt_out_keywords=settings.opt_out_keywords,
-        cache_seconds=settings.campaign_cache_seconds,
     )
 
 

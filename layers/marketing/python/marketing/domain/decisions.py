@@ -12,7 +12,10 @@ from operator import attrgetter
 from datetime import datetime
 from typing import Callable, Iterable
 
+from pydantic import BaseModel, ConfigDict
+
 from marketing.domain.campaigns import Campaign
+from marketing.domain.handoff import Timestamp
 from marketing.domain.contact_policy import ContactPolicy, in_group, quiet_until
 from marketing.domain.matching import Match
 from marketing.domain.models import Channel, CustomerEvent, DecisionRecord, Outcome, Profile, Reason
@@ -77,34 +80,11 @@ def _unreachable(campaign: Campaign, profile: Profile, available: frozenset[Chan
     return Reason.OPT_OUT if usable and not any(getattr(consents, c.value) for c in usable) else Reason.NO_CHANNEL
 
 
-_SMS, _EMAIL = Channel.SMS, Channel.EMAIL
 # An enum member read from its class costs a descriptor call (Python 3.11); the loops below make
 # a verdict per campaign, so they use these.
 _EXPIRED, _SUPPRESSED, _LOST, _SENT, _NOT_ELIGIBLE = (
     Outcome.EXPIRED, Outcome.SUPPRESSED, Outcome.LOST_ARBITRATION, Outcome.SENT, Outcome.NOT_ELIGIBLE)
 _MARKETING_CONSENT, _DND, _PRIORITY, _AUDIENCE = Reason.MARKETING_CONSENT, Reason.DND, Reason.PRIORITY, Reason.AUDIENCE
-
-
-def _first_channel(order: tuple[Channel, ...], profile: Profile, available: frozenset[Channel]) -> Channel | None:
-    """`reachable_channels(...)[0]` without building the list: the reachable channel the customer
-    ranks first, ties (and channels the customer did not list) in the campaign's order."""
-    consents = profile.consents
-    reachable = []
-    for channel in order:
-        if channel not in available:
-            continue
-        if channel is _SMS:
-            usable = consents.sms and profile.msisdn
-        elif channel is _EMAIL:
-            usable = consents.email and profile.email
-        else:
-            usable = consents.app_push and profile.push_endpoint
-        if usable:
-            reachable.append(channel)
-    if len(reachable) < 2 or not profile.channel_preference:
-        return reachable[0] if reachable else None
-    rank = {ch: i for i, ch in enumerate(profile.channel_preference)}
-    return min(reachable, key=lambda ch: rank.get(ch, len(rank)))  # min keeps the first of equals
 
 
 def screen(
@@ -146,7 +126,8 @@ def screen(
             order = campaign.channel_order
             known = channels_for.get(order)
             if known is None:
-                channel = _first_channel(order, profile, available)
+                reachable = reachable_channels(campaign, profile, available)
+                channel = reachable[0] if reachable else None
                 known = channels_for[order] = (channel, None if channel else _unreachable(campaign, profile, available))
             channel, unreachable = known
             if channel is not None:
@@ -193,6 +174,28 @@ def arbitrate(
         else:
             verdicts.append((campaign.id, refusal.outcome, refusal.reason, None, refusal.detail))
     return winner, verdicts
+
+
+class Commitment(BaseModel):
+    """What arbitration committed to for one event. Stored (as JSON) by the idempotency layer, so a
+    re-delivered event replays it instead of reserving again; the stored shape is this model's JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+    winner: str | None = None
+    channel: Channel | None = None
+    holdout: bool = False                 # the winner is the control group's: nothing is sent
+    not_before: Timestamp | None = None   # quiet hours: delivered when they end
+    verdicts: list[tuple[str, Outcome, Reason | None, Channel | None, str | None]] = []
+
+    @classmethod
+    def of(cls, winner: Candidate | None, verdicts: list[Verdict]) -> Commitment:
+        return cls(winner=winner.campaign.id if winner else None, channel=winner.channel if winner else None,
+                   holdout=bool(winner and winner.holdout), not_before=winner.not_before if winner else None,
+                   verdicts=verdicts)
+
+    def stored(self) -> dict:
+        return self.model_dump(mode="json")
 
 
 def decision_id(event_id: str, campaign_id: str) -> str:
