@@ -4,7 +4,6 @@ A port says what the product needs (get profiles, reserve a contact), never how 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 

@@ -15,7 +15,7 @@ from marketing.domain.channels import ChannelHistory
 from marketing.domain.contact_limits import ContactState, cap_key, refusal
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
-from marketing.domain.models import Outcome, Profile, Reason
+from marketing.domain.models import Profile
 from marketing.ports import ContactRequest, DeliveryError
 
 

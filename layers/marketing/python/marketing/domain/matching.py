@@ -15,7 +15,6 @@ straight into the code object's constants, never into source text. The result mu
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
 from types import CodeType, FunctionType
