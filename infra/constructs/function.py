@@ -1,5 +1,5 @@
 """One Lambda function of resources.FUNCTIONS: its own role, log group, the shared layer, its
-environment (from what it `uses`) and least-privilege grants (from ACCESS)."""
+environment and least-privilege grants, both from what it `uses` (resources.Use: a resource and a mode)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,31 +30,7 @@ KMS_GRANT_ACTIONS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
 KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/table; scoped to this stack's single "
                     "customer-managed key ARN, and the data-key and re-encrypt variants are all needed by SSE.")
 
-# How each function may touch each resource it `uses` (resources.py says which, this says how).
-# A resource in `uses` without an entry here fails synth: access is never granted by default.
-ACCESS: dict[str, dict[str, str]] = {
-    "enrich": {"profiles": "read", "enriched-events": "write", "events-dlq": "send"},
-    "decide": {"campaigns": "read", "contacts": "read_write", "campaign-counters": "read_write", "idempotency": "read_write",
-               "decisions": "put", "delivery": "send", "settings": "read",
-               "offers": "read_write", "responses": "read_write"},  # inbound sessions; attribution
-    "deliver": {"campaigns": "read", "contacts": "read_write", "idempotency": "read_write", "decisions": "put",
-                "delivery": "send", "profiles": "read", "settings": "read", "send-rates": "read_write",
-                "offers": "write"},
-    # the campaign lifecycle's task functions (infra/constructs/lifecycle.py)
-    "validate-campaign": {"audit": "write"},
-    "estimate-campaign": {"profiles": "read", "campaigns": "read", "customer-events": "read", "audit": "write"},
-    "request-approval": {"audit": "write", "approvals": "publish"},
-    "expire-approval": {"audit": "write"},
-    "activate-campaign": {"campaigns": "write", "audit": "write"},
-    "evaluate-campaign": {"campaigns": "read", "reports": "write", "audit": "read_write", "responses": "read"},
-    "approval-link": {"audit": "read_write"},
-    "responses": {"campaigns": "read", "profiles": "read_write", "contacts": "read", "responses": "read_write",
-                  "customer-events": "write"},
-    "offer-api": {"offers": "read_write", "responses": "write", "customer-events": "write"},
-}
-
-
-def _grant(construct, mode: str, grantee: iam.IGrantable) -> None:
+def _grant(construct, mode: resources.Access, grantee: iam.IGrantable) -> None:
     grants = {
         dynamodb.Table: {"read": "grant_read_data", "write": "grant_write_data",
                          "read_write": "grant_read_write_data"},
@@ -86,15 +62,6 @@ class MarketingFunction(Construct):
                  log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
                  reserved_concurrency: int | None = None, extra_environment: dict[str, str] | None = None):
         super().__init__(scope, id)
-        access = ACCESS.get(spec.logical, {})
-        unknown = sorted(set(spec.uses) - set(access))
-        if unknown:
-            raise ValueError(f"resources.py: {spec.logical} uses {unknown} but infra/constructs/function.py "
-                             f"ACCESS grants no access mode for them")
-        unused = sorted(set(access) - set(spec.uses))
-        if unused:
-            raise ValueError(f"infra ACCESS grants {spec.logical} {unused}, which resources.py does not list in uses")
-
         environment = {
             "POWERTOOLS_SERVICE_NAME": spec.logical,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -102,10 +69,10 @@ class MarketingFunction(Construct):
             "RESOURCE_PREFIX": prefix,
         }
         resolved = []
-        for logical in spec.uses:
-            described, construct, value = registry.resolve(logical)
-            environment[described.env] = value
-            resolved.append((construct, access[logical]))
+        for use in spec.uses:
+            construct, value = registry.resolve(use.resource)
+            environment[use.resource.env] = value
+            resolved.append((construct, use.mode))
         environment.update(extra_environment or {})
 
         self.role = iam.Role(

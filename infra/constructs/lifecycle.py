@@ -100,8 +100,7 @@ class Workflows(Construct):
         expire = function(resources.EXPIRE_APPROVAL)
         activate = function(resources.ACTIVATE_CAMPAIGN)
         decisions_bucket = registry.buckets[resources.DECISIONS_BUCKET.logical]
-        evaluate = function(resources.EVALUATE_CAMPAIGN, DECISIONS_BUCKET=decisions_bucket.bucket_name)
-        decisions_bucket.grant_read(evaluate.function)
+        evaluate = function(resources.EVALUATE_CAMPAIGN)   # reads the decisions bucket: its `uses` says so
         policy = evaluate.role.node.find_child("DefaultPolicy")
         s3_reason = ("CDK's bucket grants: evaluate reads the decision records (every object under the decisions "
                      "bucket, listed by prefix) and writes report objects to the reports bucket; the object ARNs "

@@ -26,8 +26,6 @@ class Registry:
     topics: dict[str, sns.Topic] = field(default_factory=dict)
 
     def _kinds(self):
-        # Order matters where a logical name is shared: `decisions` is both the Firehose stream a
-        # function writes to and the bucket Firehose delivers to; a function `uses` the former.
         return (
             (resources.TABLES, self.tables, lambda r: r.table_name),
             (resources.STREAMS, self.streams, lambda r: r.stream_name),
@@ -37,15 +35,15 @@ class Registry:
             (resources.TOPICS, self.topics, lambda r: r.topic_arn),
         )
 
-    def resolve(self, logical: str) -> tuple[Spec, Deployed, str]:
-        """(description, construct, env value) of the resource a function `uses`."""
+    def resolve(self, spec: Spec) -> tuple[Deployed, str]:
+        """(construct, env value) of a resource a function `uses` (by its description: `decisions` names
+        both the Firehose stream and the bucket it delivers to)."""
         for specs, deployed, value in self._kinds():
-            for spec in specs:
-                if spec.logical == logical:
-                    if logical not in deployed:
-                        raise LookupError(f"{logical} is described in resources.py but not deployed (yet)")
-                    return spec, deployed[logical], value(deployed[logical])
-        raise LookupError(f"{logical} is not described in marketing.resources")
+            if spec in specs:
+                if spec.logical not in deployed:
+                    raise LookupError(f"{spec.logical} is described in resources.py but not deployed (yet)")
+                return deployed[spec.logical], value(deployed[spec.logical])
+        raise LookupError(f"{type(spec).__name__} {spec.logical} is not described in marketing.resources")
 
     def everything(self) -> list[tuple[Spec, Deployed, str]]:
         """Every described resource with its deployed construct and env value (for stack outputs)."""

@@ -83,16 +83,7 @@ def test_output_per_resource(synth, spec):
         assert refers_to(output["Value"], deployed(spec.logical))   # Ref = name, or URL for a queue
 
 
-def _resolve(spec_logical: str):
-    for group in (resources.TABLES, resources.STREAMS, resources.QUEUES, resources.DELIVERY_STREAMS,
-                  resources.BUCKETS):
-        for spec in group:
-            if spec.logical == spec_logical:
-                return spec
-    raise LookupError(spec_logical)
-
-
-@pytest.mark.parametrize("function", resources.FUNCTIONS, ids=lambda f: f.logical)
+@pytest.mark.parametrize("function", (*resources.FUNCTIONS, *resources.WORKFLOW_FUNCTIONS), ids=lambda f: f.logical)
 def test_function(synth, function):
     props = synth.props(synth.function(function.logical))
     assert props["Runtime"] == "python3.12"
@@ -109,12 +100,12 @@ def test_function(synth, function):
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
     assert "CATALOG_PATH" not in env          # the catalog is the runtime package's data, in the layer
     assert env["RESOURCE_PREFIX"] == synth.stack_name
-    for used in function.uses:
-        spec = _resolve(used)
+    for use in function.uses:
+        spec = use.resource
         output = synth.raw["Outputs"][spec.env.replace("_", "")]
         assert env[spec.env] == output["Value"], (function.logical, spec.env)
-    described_envs = {s.env for s in DESCRIBED}
-    granted = {_resolve(u).env for u in function.uses}
+    described_envs = {s.env for s in (*DESCRIBED, *resources.TOPICS)}
+    granted = {u.resource.env for u in function.uses}
     assert not (described_envs & set(env)) - granted, "no env var for a resource the function does not use"
 
 

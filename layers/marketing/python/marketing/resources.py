@@ -5,7 +5,21 @@ the emulator can never drift from what `cdk deploy` creates. Descriptions only: 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+
+class Access(StrEnum):
+    """How a function may touch a resource it uses: the IAM grant (infra) follows from it."""
+
+    READ = "read"
+    WRITE = "write"
+    READ_WRITE = "read_write"
+    SEND = "send"          # a queue: send messages
+    CONSUME = "consume"    # a queue: receive and delete
+    PUT = "put"            # a Firehose delivery stream: put records
+    PUBLISH = "publish"    # a topic: publish
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,7 @@ class Index:
 
 @dataclass(frozen=True)
 class Table:
+    modes: ClassVar[tuple[Access, ...]] = (Access.READ, Access.WRITE, Access.READ_WRITE)
     logical: str
     env: str                      # environment variable carrying the physical name
     partition: Key
@@ -33,6 +48,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Stream:
+    modes: ClassVar[tuple[Access, ...]] = (Access.READ, Access.WRITE)
     logical: str
     env: str
     shards: int = 2
@@ -41,6 +57,7 @@ class Stream:
 
 @dataclass(frozen=True)
 class Queue:
+    modes: ClassVar[tuple[Access, ...]] = (Access.SEND, Access.CONSUME)
     logical: str
     env: str
     visibility_timeout_s: int = 60
@@ -51,12 +68,14 @@ class Queue:
 
 @dataclass(frozen=True)
 class Bucket:
+    modes: ClassVar[tuple[Access, ...]] = (Access.READ, Access.WRITE, Access.READ_WRITE)
     logical: str
     env: str
 
 
 @dataclass(frozen=True)
 class DeliveryStream:
+    modes: ClassVar[tuple[Access, ...]] = (Access.PUT,)
     logical: str
     env: str
     bucket: str                   # logical name of the destination bucket
@@ -92,6 +111,7 @@ class QueueMapping:
 class Topic:
     """An SNS topic (KMS-encrypted) a function is subscribed to."""
 
+    modes: ClassVar[tuple[Access, ...]] = (Access.PUBLISH,)
     logical: str
     env: str                      # environment variable carrying the topic ARN
 
@@ -115,14 +135,63 @@ class HttpApi:
     throttle_burst: int = 100
 
 
+Resource = Table | Stream | Queue | Bucket | DeliveryStream | Topic
+
+
+@dataclass(frozen=True)
+class Use:
+    """One resource a function uses, and how: its environment variable, its settings field and its grant."""
+
+    resource: Resource
+    mode: Access
+
+    def __post_init__(self) -> None:
+        if self.mode not in self.resource.modes:
+            raise ValueError(f"{type(self.resource).__name__} {self.resource.logical}: access {self.mode.value!r} "
+                             f"is not one of {[m.value for m in self.resource.modes]}")
+
+
+def read(resource: Resource) -> Use:
+    return Use(resource, Access.READ)
+
+
+def write(resource: Resource) -> Use:
+    return Use(resource, Access.WRITE)
+
+
+def read_write(resource: Resource) -> Use:
+    return Use(resource, Access.READ_WRITE)
+
+
+def send(queue: Queue) -> Use:
+    return Use(queue, Access.SEND)
+
+
+def put(delivery_stream: DeliveryStream) -> Use:
+    return Use(delivery_stream, Access.PUT)
+
+
+def publish(topic: Topic) -> Use:
+    return Use(topic, Access.PUBLISH)
+
+
 @dataclass(frozen=True)
 class Function:
+    """One Lambda function. `uses` is the one declaration of what it touches and how: infra grants exactly
+    that and sets one environment variable per use; marketing.settings makes each a required setting."""
+
     logical: str
     handler_dir: str              # functions/<handler_dir>/handler.py
     memory_mb: int = 512
     timeout_s: int = 60
     source: StreamMapping | QueueMapping | TopicSubscription | HttpApi | None = None
-    uses: tuple[str, ...] = field(default=())  # logical names of resources it reads/writes
+    uses: tuple[Use, ...] = ()
+
+    def __post_init__(self) -> None:
+        envs = [use.resource.env for use in self.uses]
+        twice = sorted({env for env in envs if envs.count(env) > 1})
+        if twice:
+            raise ValueError(f"{self.logical} uses {twice} more than once: one use per resource, with one mode")
 
 
 PROFILES = Table("profiles", "PROFILES_TABLE", Key("customer_id"),
@@ -158,33 +227,35 @@ DECISIONS_FIREHOSE = DeliveryStream("decisions", "DECISIONS_FIREHOSE", bucket="d
 ENRICH = Function(
     "enrich", "enrich",
     source=StreamMapping("customer-events", on_failure_queue="enrich-failures"),
-    uses=("profiles", "enriched-events", "events-dlq"),
+    uses=(read(PROFILES), write(ENRICHED_EVENTS), send(EVENTS_DLQ)),
 )
 DECIDE = Function(
     "decide", "decide",
     source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
-    uses=("campaigns", "contacts", "campaign-counters", "idempotency", "decisions", "delivery", "settings",
-          "offers", "responses"),  # inbound sessions; attribution of conversions and unsubscribes
+    uses=(read(CAMPAIGNS), read_write(CONTACTS), read_write(COUNTERS), read_write(IDEMPOTENCY),
+          put(DECISIONS_FIREHOSE), send(DELIVERY), read(SETTINGS),
+          read_write(OFFERS), read_write(RESPONSES)),  # inbound sessions; attribution of conversions and unsubscribes
 )
 DELIVER = Function(
     "deliver", "deliver",
     source=QueueMapping("delivery"),
-    uses=("campaigns", "contacts", "idempotency", "decisions", "delivery",  # failed rows; offers held past quiet hours
-          "profiles", "settings", "send-rates",  # consent re-check on release; live policy; send pacing
-          "offers"),  # offers for inbound touchpoints
+    uses=(read(CAMPAIGNS), read_write(CONTACTS), read_write(IDEMPOTENCY), put(DECISIONS_FIREHOSE),
+          send(DELIVERY),  # failed rows; offers held past quiet hours
+          read(PROFILES), read(SETTINGS), read_write(SEND_RATES),  # consent re-check on release; live policy; pacing
+          write(OFFERS)),  # offers for inbound touchpoints
 )
 RESPONDER = Function(
     "responses", "responses",
     memory_mb=256, timeout_s=30,
     source=TopicSubscription("inbound-sms", dead_letter="responses-dlq"),
-    uses=("campaigns", "profiles", "contacts", "responses", "customer-events"),
+    uses=(read(CAMPAIGNS), read_write(PROFILES), read(CONTACTS), read_write(RESPONSES), write(CUSTOMER_EVENTS)),
 )
 OFFER_API = Function(
     "offer-api", "offer_api",
     memory_mb=256, timeout_s=10,
     source=HttpApi(("GET /customers/{customer_id}/offers/{touchpoint}",
                     "POST /customers/{customer_id}/offers/{touchpoint}")),
-    uses=("offers", "responses", "customer-events"),
+    uses=(read_write(OFFERS), write(RESPONSES), write(CUSTOMER_EVENTS)),
 )
 
 TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS, SETTINGS, SEND_RATES, OFFERS, RESPONSES)
@@ -218,19 +289,19 @@ APPROVALS_TOPIC = Topic("approvals", "APPROVALS_TOPIC_ARN")        # approvers: 
 OWNERS_TOPIC = Topic("campaign-owners", "OWNERS_TOPIC_ARN")       # owners: the evaluation's headline
 
 VALIDATE_CAMPAIGN = Function("validate-campaign", "validate_campaign", memory_mb=256, timeout_s=30,
-                             uses=("audit",))
+                             uses=(write(AUDIT),))
 ESTIMATE_CAMPAIGN = Function("estimate-campaign", "estimate_campaign", memory_mb=1024, timeout_s=300,
-                             uses=("profiles", "campaigns", "customer-events", "audit"))
+                             uses=(read(PROFILES), read(CAMPAIGNS), read(CUSTOMER_EVENTS), write(AUDIT)))
 REQUEST_APPROVAL = Function("request-approval", "request_approval", memory_mb=256, timeout_s=30,
-                            uses=("audit", "approvals"))
-EXPIRE_APPROVAL = Function("expire-approval", "expire_approval", memory_mb=256, timeout_s=30, uses=("audit",))
+                            uses=(write(AUDIT), publish(APPROVALS_TOPIC)))
+EXPIRE_APPROVAL = Function("expire-approval", "expire_approval", memory_mb=256, timeout_s=30, uses=(write(AUDIT),))
 ACTIVATE_CAMPAIGN = Function("activate-campaign", "activate_campaign", memory_mb=256, timeout_s=30,
-                             uses=("campaigns", "audit"))
-# It also reads the decisions *bucket* (DECISIONS_BUCKET); `uses` names the Firehose stream by that
-# logical name, so infra/constructs/lifecycle.py grants the bucket read explicitly.
+                             uses=(write(CAMPAIGNS), write(AUDIT)))
+# The decision records are read from the bucket Firehose delivers them to (the stream shares its logical name).
 EVALUATE_CAMPAIGN = Function("evaluate-campaign", "evaluate_campaign", memory_mb=1024, timeout_s=600,
-                             uses=("campaigns", "reports", "audit", "responses"))
-APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30, uses=("audit",))
+                             uses=(read(CAMPAIGNS), write(REPORTS_BUCKET), read_write(AUDIT), read(RESPONSES),
+                                   read(DECISIONS_BUCKET)))
+APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30, uses=(read_write(AUDIT),))
 
 EVALUATION = StateMachine("evaluation", "EVALUATION_STATE_MACHINE_ARN", functions=("evaluate-campaign",))
 APPROVAL = StateMachine("approval", "APPROVAL_STATE_MACHINE_ARN", functions=(

@@ -1,15 +1,17 @@
-"""Configuration, read once from the environment at cold start and validated.
+"""Configuration, read once from the environment at cold start and validated: one model per function.
 
-Every resource name comes from here (the environment variables are named in `resources`), so the
-code that runs on AWS never knows whether it talks to AWS or to the local emulator.
+A function's model has exactly one required field per resource it `uses` (resources.Function: the
+same declaration infra grants from and sets the environment from) plus the shared tunables. So the
+code that runs on AWS never knows whether it talks to AWS or to the local emulator, and never reads
+a resource its function was not granted. Never add a resource field by hand: declare the use.
 """
 from __future__ import annotations
 
-import os
-from functools import cached_property
-from typing import Mapping
+from functools import cache, cached_property
+from typing import Annotated, Any, Callable, ClassVar, Mapping, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, Field, ValidationError, create_model, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from marketing import data, resources
 from marketing.data import packaged
@@ -18,44 +20,39 @@ from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.models import Channel
 from marketing.domain.touchpoints import Touchpoints
 
+T = TypeVar("T")
+
 
 class MissingSetting(RuntimeError):
     pass
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def _comma_list(value: Any) -> Any:
+    # DELIVERY_CHANNELS=sms,email and OPT_OUT_KEYWORDS=TD,STOP: comma-separated, blanks ignored
+    if isinstance(value, str):
+        return frozenset(item.strip() for item in value.split(",") if item.strip())
+    return value
 
-    profiles_table: str | None = None
-    campaigns_table: str | None = None
-    contacts_table: str | None = None
-    idempotency_table: str | None = None
-    counters_table: str | None = None
-    offers_table: str | None = None
-    responses_table: str | None = None
-    responses_dlq_url: str | None = None
-    inbound_sms_topic_arn: str | None = None
-    touchpoints_path: str = str(packaged(data.TOUCHPOINTS))
-    opt_out_keywords: frozenset[str] = frozenset({"TD", "STOP", "退订"})
-    customer_events_stream: str | None = None
-    enriched_events_stream: str | None = None
-    events_dlq_url: str | None = None
-    delivery_queue_url: str | None = None
-    decisions_firehose: str | None = None
-    decisions_bucket: str | None = None
-    reports_bucket: str | None = None
+
+class Settings(BaseSettings):
+    """The tunables every function shares; each variable is the field's name in capitals unless named."""
+
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True,
+                                      alias_generator=AliasGenerator(validation_alias=str.upper))
+
     catalog_path: str = str(packaged(data.CATALOG))               # package data unless configured
     contact_policy_path: str = str(packaged(data.CONTACT_POLICY))
+    touchpoints_path: str = str(packaged(data.TOUCHPOINTS))
+    opt_out_keywords: Annotated[frozenset[str], NoDecode] = frozenset({"TD", "STOP", "退订"})
     campaign_cache_seconds: float = Field(default=30.0, ge=0)
     idempotency_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     contact_history_days: int = Field(default=180, ge=1)
-    channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.EMAIL})
+    channels: Annotated[frozenset[Channel], NoDecode] = Field(
+        default=frozenset({Channel.SMS, Channel.EMAIL}), validation_alias="DELIVERY_CHANNELS")
     sms_sender_id: str | None = None
     sms_type: str = "Promotional"
     email_sender: str = "offers@example.com"
     # channels and delivery (README "Channels")
-    settings_table: str | None = None
-    send_rates_table: str | None = None
     policy_cache_seconds: float = Field(default=30.0, ge=0)
     sms_origination_number: str | None = None   # the long code or short code SMS go out from
     sms_sender: str = "default"                  # which send_rates entry of sms applies (e.g. long_code)
@@ -67,43 +64,21 @@ class Settings(BaseModel):
     delivery_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     pacing_horizon_seconds: float = Field(default=2.0, ge=0)
     # campaign lifecycle (Step Functions)
-    audit_table: str | None = None
-    approvals_topic_arn: str | None = None
-    owners_topic_arn: str | None = None
-    approval_state_machine_arn: str | None = None
-    evaluation_state_machine_arn: str | None = None
     approval_link_url: str | None = None          # the approval API's base URL (links in the approvers' email)
     approval_budget_threshold: float = Field(default=100_000.0, ge=0)   # over it: a second approver
     evaluation_delay_seconds: int | None = Field(default=None, ge=0)   # set: evaluate this long after activation
     estimate_max_events: int = Field(default=200_000, ge=1)
     cost_per_contact: float = Field(default=0.05, ge=0)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        values: dict[str, object] = {}
-        described = [*resources.TABLES, *resources.STREAMS, *resources.QUEUES, *resources.BUCKETS,
-                     *resources.DELIVERY_STREAMS, *resources.TOPICS, *resources.STATE_MACHINES]
-        for resource in described:
-            if resource.env in env:
-                values[resource.env.lower()] = env[resource.env]
-        for key in ("CATALOG_PATH", "CONTACT_POLICY_PATH", "CAMPAIGN_CACHE_SECONDS", "IDEMPOTENCY_EXPIRY_SECONDS", "CONTACT_HISTORY_DAYS",
-                    "SMS_SENDER_ID", "SMS_TYPE", "EMAIL_SENDER", "POLICY_CACHE_SECONDS", "SMS_ORIGINATION_NUMBER",
-                    "SMS_SENDER", "UNSUBSCRIBE_BASE_URL", "UNSUBSCRIBE_SECRET", "UNSUBSCRIBE_SECRET_ARN", "UNSUBSCRIBE_MAILTO",
-                    "DELIVERY_RETRY_ATTEMPTS", "DELIVERY_RETRY_BACKOFF_SECONDS", "PACING_HORIZON_SECONDS",
-                    "APPROVAL_LINK_URL", "APPROVAL_BUDGET_THRESHOLD",
-                    "EVALUATION_DELAY_SECONDS", "ESTIMATE_MAX_EVENTS", "COST_PER_CONTACT", "TOUCHPOINTS_PATH"):
-            if key in env:
-                values[key.lower()] = env[key]
-        if "DELIVERY_CHANNELS" in env:
-            values["channels"] = frozenset(c.strip() for c in env["DELIVERY_CHANNELS"].split(",") if c.strip())
-        if "OPT_OUT_KEYWORDS" in env:
-            values["opt_out_keywords"] = frozenset(k.strip() for k in env["OPT_OUT_KEYWORDS"].split(",") if k.strip())
-        return cls.model_validate(values)
+    _split = field_validator("opt_out_keywords", "channels", mode="before")(_comma_list)
 
-    def require(self, *names: str) -> None:
-        missing = [n for n in names if getattr(self, n) is None]
-        if missing:
-            raise MissingSetting("missing configuration: " + ", ".join(n.upper() for n in missing))
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None):
+        """Validated from the process environment (pydantic-settings), or from `env` when given."""
+        if env is None:
+            return cls()
+        names = {field.validation_alias for field in cls.model_fields.values()}
+        return cls.model_validate({name: value for name, value in env.items() if name in names})
 
     @cached_property
     def catalog(self) -> EventCatalog:
@@ -116,3 +91,48 @@ class Settings(BaseModel):
     @cached_property
     def contact_policy(self) -> ContactPolicy:
         return ContactPolicy.from_file(self.contact_policy_path)
+
+
+class FunctionSettings(Settings):
+    """A function's settings: `Settings` plus one required name per resource it uses."""
+
+    function: ClassVar[resources.Function]   # set on each model by settings_model
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None):
+        try:
+            return super().from_env(env)
+        except ValidationError as error:
+            missing = [str(e["loc"][0]) for e in error.errors() if e["type"] == "missing"]
+            if missing and len(missing) == len(error.errors()):
+                raise MissingSetting(
+                    f"{cls.function.logical}: missing configuration: {', '.join(missing)} (the resources "
+                    f"resources.py says {cls.function.logical} uses; infra sets them)") from None
+            raise
+
+
+def field_name(use: resources.Use) -> str:
+    """The settings field of a used resource: its environment variable in lower case (campaigns_table)."""
+    return use.resource.env.lower()
+
+
+@cache
+def settings_model(function: resources.Function) -> type[FunctionSettings]:
+    """The settings class of one function, from what resources.py says it uses."""
+    fields: dict[str, Any] = {field_name(use): (str, Field(validation_alias=use.resource.env))
+                              for use in function.uses}
+    name = "".join(part.capitalize() for part in function.logical.split("-")) + "Settings"
+    model = create_model(name, __base__=FunctionSettings, __module__=__name__, **fields)
+    model.function = function
+    return model
+
+
+def configured(function: resources.Function, build: Callable[[Any], T]) -> Callable[[Settings], T]:
+    """The cold-start builder a handler hands to marketing.app.lambda_handler: that validates the shared
+    tunables (`Settings.from_env()`); this adds `function`'s own model, then builds from it."""
+
+    def start(_shared: Settings) -> T:
+        return build(settings_model(function).from_env())
+
+    start.__name__ = f"configured_{getattr(build, '__name__', 'build')}"
+    return start

@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from marketing.app.edge import Trigger
 from marketing.app.masking import MaskingFormatter
 from marketing.app.telemetry import report
-from marketing.app.wiring import register_lambda_context
+from marketing.app.clients import register_lambda_context
 from marketing.settings import Settings
 
 

@@ -1,6 +1,7 @@
 """The composition root of the campaign lifecycle's functions: settings + boto3 clients → use cases.
 
-Kept apart from app/wiring.py (the event path) so each side builds only what it uses at cold start.
+Kept apart from app/wiring.py (the event path) so each side builds only what it uses at cold start:
+never import the event path's wiring or use cases from here (tests/unit/test_handler_imports.py).
 """
 from __future__ import annotations
 
@@ -9,29 +10,34 @@ from typing import Any, Callable
 from marketing.adapters import aws, aws_lifecycle as lifecycle, aws_responses
 from marketing.adapters.memory import MemoryContactLedger
 from marketing.app.approvals import CampaignWorkflow
-from marketing.app.estimate import EstimateCampaign
 from marketing.app.evaluate import EvaluateCampaign, WithResponses
-from marketing.app.wiring import _log_invalid, client, utc_now
-from marketing.settings import Settings
+from marketing import resources
+from marketing.app.clients import client, log_invalid, utc_now
+from marketing.settings import settings_model
 
 Step = Callable[[dict[str, Any]], Any]
 
+# Each builder takes its function's settings: the resources it uses (resources.py), and the tunables.
+ValidateSettings = settings_model(resources.VALIDATE_CAMPAIGN)
+EstimateSettings = settings_model(resources.ESTIMATE_CAMPAIGN)
+RequestApprovalSettings = settings_model(resources.REQUEST_APPROVAL)
+ExpireSettings = settings_model(resources.EXPIRE_APPROVAL)
+ActivateSettings = settings_model(resources.ACTIVATE_CAMPAIGN)
+EvaluateSettings = settings_model(resources.EVALUATE_CAMPAIGN)
+ApprovalLinkSettings = settings_model(resources.APPROVAL_LINK)
+WorkflowSettings = ValidateSettings | RequestApprovalSettings | ExpireSettings | ActivateSettings | ApprovalLinkSettings
 
-def _campaigns(settings: Settings) -> aws.DynamoCampaignStore:
-    return aws.DynamoCampaignStore(client("dynamodb"), settings.campaigns_table, settings.catalog, _log_invalid)
+
+def _campaigns(settings: EstimateSettings | ActivateSettings | EvaluateSettings) -> aws.DynamoCampaignStore:
+    return aws.DynamoCampaignStore(client("dynamodb"), settings.campaigns_table, settings.catalog, log_invalid)
 
 
-def _audit(settings: Settings) -> lifecycle.DynamoAuditTrail:
+def _audit(settings: WorkflowSettings | EstimateSettings | EvaluateSettings) -> lifecycle.DynamoAuditTrail:
     return lifecycle.DynamoAuditTrail(client("dynamodb"), settings.audit_table)
 
 
-def build_workflow(settings: Settings, *, campaigns: bool = False, notify: bool = False,
+def build_workflow(settings: WorkflowSettings, *, campaigns: bool = False, notify: bool = False,
                    callback: bool = False) -> CampaignWorkflow:
-    settings.require("audit_table")
-    if campaigns:
-        settings.require("campaigns_table")
-    if notify:
-        settings.require("approvals_topic_arn")
     return CampaignWorkflow(
         _audit(settings), utc_now, catalog=settings.catalog,
         campaigns=_campaigns(settings) if campaigns else None,
@@ -43,12 +49,15 @@ def build_workflow(settings: Settings, *, campaigns: bool = False, notify: bool 
     )
 
 
-def build_validate(settings: Settings) -> Step:
+def build_validate(settings: ValidateSettings) -> Step:
     return build_workflow(settings).validate
 
 
-def build_estimate(settings: Settings) -> Step:
-    settings.require("audit_table", "campaigns_table", "profiles_table", "customer_events_stream")
+def build_estimate(settings: EstimateSettings) -> Step:
+    # imported here: the estimate replays decide's contact requests (marketing.app.decide), which the
+    # other lifecycle functions must not load at cold start
+    from marketing.app.estimate import EstimateCampaign
+
     return EstimateCampaign(
         history=lifecycle.KinesisEventHistory(client("kinesis"), settings.customer_events_stream),
         profiles=aws.DynamoProfileStore(client("dynamodb"), settings.profiles_table),
@@ -59,20 +68,19 @@ def build_estimate(settings: Settings) -> Step:
     )
 
 
-def build_request_approval(settings: Settings) -> Step:
+def build_request_approval(settings: RequestApprovalSettings) -> Step:
     return build_workflow(settings, notify=True).request_approval
 
 
-def build_expire(settings: Settings) -> Step:
+def build_expire(settings: ExpireSettings) -> Step:
     return build_workflow(settings).expire
 
 
-def build_activate(settings: Settings) -> Step:
+def build_activate(settings: ActivateSettings) -> Step:
     return build_workflow(settings, campaigns=True).activate
 
 
-def build_evaluate(settings: Settings) -> Step:
-    settings.require("audit_table", "campaigns_table", "decisions_bucket", "reports_bucket", "responses_table")
+def build_evaluate(settings: EvaluateSettings) -> Step:
     s3 = client("s3")
     return EvaluateCampaign(
         records=WithResponses(lifecycle.S3CampaignRecords(s3, settings.decisions_bucket),
@@ -82,6 +90,6 @@ def build_evaluate(settings: Settings) -> Step:
     )
 
 
-def build_approval_decisions(settings: Settings) -> CampaignWorkflow:
+def build_approval_decisions(settings: ApprovalLinkSettings) -> CampaignWorkflow:
     """Approve/reject (the approval link and the CLI): the audit table and Step Functions callbacks."""
     return build_workflow(settings, callback=True)

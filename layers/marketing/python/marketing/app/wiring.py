@@ -6,15 +6,13 @@ The only place that chooses adapters. Endpoints come from the standard AWS confi
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from marketing import resources
 from marketing.adapters import aws, aws_responses
 from marketing.app.attribution import Attribution
 from marketing.app.campaign_cache import CampaignCache
+from marketing.app.clients import client, log_invalid as _log_invalid, track_idempotency, utc_now
 from marketing.app.decide import Decide
 from marketing.app.deliver import Deliver, PushDisabled, Retry, UnsubscribeLinks
 from marketing.app.pacing import Pacing, Unpaced
@@ -23,39 +21,23 @@ from marketing.app.enrich import Enrich
 from marketing.app.inbound import InboundRouting, InboundOffers
 from marketing.app.sms_replies import SmsReplies
 from marketing.domain.models import Channel
-from marketing.settings import MissingSetting, Settings
+from marketing.settings import MissingSetting, settings_model
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-_idempotency_configs: list[Any] = []
-
-
-def _log_invalid(campaign_id: str, errors: list[str]) -> None:
-    # a stored campaign no longer valid (e.g. the catalog changed): skipped, and said loudly
-    logging.getLogger("marketing").error("campaign %s is invalid and not live: %s", campaign_id, "; ".join(errors))
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+# Each builder takes its function's settings: the resources it uses (resources.py), and the tunables.
+EnrichSettings = settings_model(resources.ENRICH)
+DecideSettings = settings_model(resources.DECIDE)
+DeliverSettings = settings_model(resources.DELIVER)
+ResponsesSettings = settings_model(resources.RESPONDER)
+OfferApiSettings = settings_model(resources.OFFER_API)
 
 
-def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)
-
-
-def register_lambda_context(context: Any) -> None:
-    """Idempotency records expire their in-progress state with the invocation's remaining time."""
-    for config in _idempotency_configs:
-        config.register_lambda_context(context)
-
-
-def _once(settings: Settings, dynamodb: Any, key_prefix: str):
+def _once(settings: DecideSettings | DeliverSettings, dynamodb: Any, key_prefix: str):
     once = aws.powertools_once(dynamodb, settings.idempotency_table, key_prefix, settings.idempotency_expiry_seconds)
-    _idempotency_configs.append(once.config)
+    track_idempotency(once.config)
     return once
 
 
-def build_enrich(settings: Settings) -> Enrich:
-    settings.require("profiles_table", "enriched_events_stream", "events_dlq_url")
+def build_enrich(settings: EnrichSettings) -> Enrich:
     return Enrich(
         catalog=settings.catalog,
         profiles=aws.DynamoProfileStore(client("dynamodb"), settings.profiles_table),
@@ -65,9 +47,7 @@ def build_enrich(settings: Settings) -> Enrich:
     )
 
 
-def build_decide(settings: Settings) -> Decide:
-    settings.require("campaigns_table", "contacts_table", "counters_table", "idempotency_table", "decisions_firehose",
-                     "delivery_queue_url", "offers_table", "responses_table")
+def build_decide(settings: DecideSettings) -> Decide:
     dynamodb = client("dynamodb")
     store = aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid)
     return Decide(
@@ -85,14 +65,14 @@ def build_decide(settings: Settings) -> Decide:
     )
 
 
-def _policy_source(settings: Settings, dynamodb: Any) -> PolicySource:
+def _policy_source(settings: DecideSettings | DeliverSettings, dynamodb: Any) -> PolicySource:
     """The contact policy file, overridden live by the operator's copy in the settings table."""
     store = aws.DynamoPolicyStore(dynamodb, settings.settings_table) if settings.settings_table else None
     return PolicySource(settings.contact_policy, store, settings.policy_cache_seconds,
                         on_invalid=logging.getLogger("marketing").error)
 
 
-def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
+def _unsubscribe_links(settings: DeliverSettings) -> UnsubscribeLinks:
     """The signing key comes from the environment (local stack) or Secrets Manager (deployed), once."""
     key = settings.unsubscribe_secret
     if key is None and settings.unsubscribe_secret_arn:
@@ -103,9 +83,7 @@ def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
     return UnsubscribeLinks(settings.unsubscribe_base_url, (key or "").encode(), settings.unsubscribe_mailto)
 
 
-def build_deliver(settings: Settings) -> Deliver:
-    settings.require("campaigns_table", "contacts_table", "idempotency_table", "decisions_firehose", "delivery_queue_url",
-                     "offers_table", "profiles_table")
+def build_deliver(settings: DeliverSettings) -> Deliver:
     dynamodb = client("dynamodb")
     sns = client("sns")
     return Deliver(
@@ -130,13 +108,12 @@ def build_deliver(settings: Settings) -> Deliver:
     )
 
 
-def _attribution(settings: Settings, dynamodb: Any) -> Attribution:
+def _attribution(settings: DecideSettings, dynamodb: Any) -> Attribution:
     return Attribution(aws_responses.DynamoExposures(dynamodb, settings.contacts_table, settings.contact_history_days),
                        aws_responses.DynamoResponseStore(dynamodb, settings.responses_table))
 
 
-def build_responses(settings: Settings) -> SmsReplies:
-    settings.require("campaigns_table", "profiles_table", "contacts_table", "responses_table", "customer_events_stream")
+def build_responses(settings: ResponsesSettings) -> SmsReplies:
     dynamodb = client("dynamodb")
     return SmsReplies(
         campaigns=CampaignCache(aws.DynamoCampaignStore(dynamodb, settings.campaigns_table, settings.catalog, _log_invalid),
@@ -150,8 +127,7 @@ def build_responses(settings: Settings) -> SmsReplies:
     )
 
 
-def build_offer_desk(settings: Settings) -> InboundOffers:
-    settings.require("offers_table", "responses_table", "customer_events_stream")
+def build_inbound_offers(settings: OfferApiSettings) -> InboundOffers:
     dynamodb = client("dynamodb")
     return InboundOffers(
         board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
