@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -35,6 +36,8 @@ from marketing.domain.naive import naive_match
 from marketing.ports import ContactRequest
 from tests.bench.peers import JsonLogicPeer, RuleEnginePeer
 from tests.bench.workload import make_workload
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]   # each size runs as `python -m tests.bench.run` from here
 
 FLOORS = {1_000: 25_000, 10_000: 5_000}
 PEERS = ("rule-engine", "json-logic")
@@ -195,8 +198,9 @@ def main() -> int:
             with console.status(f"{size:,} live campaigns, process {process}/{args.processes}: "
                                 "the core, the matcher, the naive evaluator and the peers…"):
                 worker = subprocess.run(
-                    [sys.executable, __file__, "--worker", str(size), "--events", str(args.events),
-                     "--baseline-events", str(args.baseline_events)], capture_output=True, text=True)
+                    [sys.executable, "-m", "tests.bench.run", "--worker", str(size), "--events", str(args.events),
+                     "--baseline-events", str(args.baseline_events)], capture_output=True, text=True,
+                    cwd=PROJECT_ROOT)
             if worker.returncode != 0:
                 console.print(worker.stderr)
                 raise SystemExit(f"the benchmark at {size:,} campaigns failed")
