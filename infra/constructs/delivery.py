@@ -71,7 +71,8 @@ class Delivery(Construct):
             environment["UNSUBSCRIBE_SECRET_ARN"] = unsubscribe_key.secret_arn
             fn = MarketingFunction(
                 self, pascal(spec.logical), spec=spec, function_name=names(spec.logical), prefix=prefix,
-                layer=layer, registry=registry, log_retention=log_retention, removal_policy=removal_policy,
+                layer=layer, registry=registry, key=key, log_retention=log_retention,
+                removal_policy=removal_policy,
                 reserved_concurrency=ctx.int(f"{spec.logical}ReservedConcurrency", None, minimum=1),
                 extra_environment=environment,
             )

@@ -9,6 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -58,7 +59,7 @@ class MarketingFunction(Construct):
     """`self.function` is the lambda_.Function; `self.role` its execution role (no managed policies)."""
 
     def __init__(self, scope: Construct, id: str, *, spec: resources.Function, function_name: str,
-                 prefix: str, layer: lambda_.ILayerVersion, registry: Registry,
+                 prefix: str, layer: lambda_.ILayerVersion, registry: Registry, key: kms.IKey,
                  log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
                  reserved_concurrency: int | None = None, extra_environment: dict[str, str] | None = None):
         super().__init__(scope, id)
@@ -84,6 +85,7 @@ class MarketingFunction(Construct):
             self, "Logs",
             log_group_name=f"/aws/lambda/{function_name}",
             retention=log_retention,
+            encryption_key=key,
             removal_policy=removal_policy,
         )
         self.log_group.grant_write(self.role)
