@@ -2,7 +2,7 @@
 offer by SMS/push (SNS) or email (SES)."""
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -88,13 +88,24 @@ class Delivery(Construct):
             ))
 
             # Sending: a separate policy per channel, so each wildcard is acknowledged where it is.
-            sms = iam.Policy(self, f"{pascal(spec.logical)}SmsPublish", statements=[iam.PolicyStatement(
-                sid="PublishSmsAndPush", actions=["sns:Publish"], resources=["*"])])
+            # A publish straight to a phone number is authorised on the number itself, which no ARN pattern
+            # matches: SMS needs Resource '*'. The Deny keeps that from reaching any topic (deliver could
+            # otherwise forge an inbound SMS or an approval mail): with push off, nothing with an SNS ARN
+            # at all; with push on, every topic of this stack (platform endpoints stay reachable; IAM
+            # cannot tell an endpoint ARN from a topic ARN by pattern alone).
+            push = "push" in environment["DELIVERY_CHANNELS"].split(",")
+            stack_topics = Stack.of(self).format_arn(service="sns", resource=f"{prefix}-*")
+            sms = iam.Policy(self, f"{pascal(spec.logical)}SmsPublish", statements=[
+                iam.PolicyStatement(sid="PublishToPhoneNumbers" + ("AndEndpoints" if push else ""),
+                                    actions=["sns:Publish"], resources=["*"]),
+                iam.PolicyStatement(sid="NeverToATopic", effect=iam.Effect.DENY, actions=["sns:Publish"],
+                                    resources=[stack_topics] if push else ["arn:aws:sns:*:*:*"]),
+            ])
             sms.attach_to_role(fn.role)
             acknowledge(sms, "AwsSolutions-IAM5[Resource::*]",
-                        "sns:Publish straight to a phone number (SMS without a topic) has no resource ARN to "
-                        "scope to, so AWS requires Resource '*'; the statement allows sns:Publish only (SMS, and "
-                        "app push to the customers' platform endpoints, which the apps register at runtime).")
+                        "sns:Publish straight to a phone number (SMS without a topic) is authorised on the number, "
+                        "which no ARN matches, so AWS requires Resource '*'; the same policy denies publishing to "
+                        "any SNS ARN (with push on: to any topic of this stack).")
 
             ses_identity = ctx.str("sesIdentity", None)   # a verified domain or address; default: any
             email = iam.Policy(self, f"{pascal(spec.logical)}SendEmail", statements=[iam.PolicyStatement(

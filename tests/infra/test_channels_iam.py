@@ -46,3 +46,16 @@ def test_the_unsubscribe_key_is_a_generated_secret_only_deliver_reads(synth):
     assert env["UNSUBSCRIBE_SECRET_ARN"] == {"Ref": secret_id} and "UNSUBSCRIBE_SECRET" not in env
     assert allows(_statements(synth, "deliver"), "secretsmanager:GetSecretValue", secret_id)
     assert not allows(_statements(synth, "decide"), "secretsmanager:GetSecretValue", secret_id)
+
+
+def test_deliver_may_text_a_phone_number_but_never_publish_to_a_topic(synth):
+    # evaluated as IAM would (moto's policy evaluator, on the template read as the local stack):
+    # a publish to a phone number is authorised on the number itself
+    from moto.iam.access_control import PermissionResult
+
+    from tests.infra.helpers import ACCOUNT, REGION, LocalArns
+    role = LocalArns(synth).policy(_statements(synth, "deliver"))
+    assert role.is_action_permitted("sns:Publish", "+8613800000001") == PermissionResult.PERMITTED
+    for topic in ("inbound-sms", "approvals", "owners", "ops-alarms", "some-other-teams-topic"):
+        arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:marketing-{topic}"
+        assert role.is_action_permitted("sns:Publish", arn) == PermissionResult.DENIED, topic

@@ -18,7 +18,8 @@ def _statements(synth, function_logical: str) -> list[dict]:
     for policy in synth.resources("AWS::IAM::Policy").values():
         if any(refers_to(r, role_id) for r in policy["Properties"]["Roles"]):
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    assert all(s["Effect"] == "Allow" for s in statements)
+    # the one Deny of the stack: deliver never publishes to a topic (test_channels_iam)
+    assert all(s["Effect"] == "Allow" or s.get("Sid") == "NeverToATopic" for s in statements)
     return statements
 
 
@@ -29,7 +30,7 @@ def _listed(value) -> list:
 def allows(statements: list[dict], action: str, target: str) -> bool:
     """Whether some statement allows `action` on `target` (a logical id, or '*')."""
     for s in statements:
-        if not any(fnmatchcase(action, pattern) for pattern in _listed(s["Action"])):
+        if s["Effect"] != "Allow" or not any(fnmatchcase(action, pattern) for pattern in _listed(s["Action"])):
             continue
         for resource in _listed(s["Resource"]):
             if (target == "*" and resource == "*") or (target != "*" and mentions(resource, target)):

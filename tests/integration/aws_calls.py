@@ -115,5 +115,15 @@ def start() -> None:
     botocore.client.BaseClient._make_api_call = _recording  # type: ignore[method-assign]
 
 
+def save() -> None:
+    """What each function called, for whoever declares its `calls` in resources.py (build/aws-calls.json)."""
+    import json
+    from pathlib import Path
+    out = Path(__file__).resolve().parents[2] / "build" / "aws-calls.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({f: sorted(map(list, made), key=str) for f, made in sorted(calls.items())},
+                              indent=1, default=list))
+
+
 def stop() -> None:
     botocore.client.BaseClient._make_api_call = _original  # type: ignore[method-assign]

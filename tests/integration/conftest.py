@@ -24,6 +24,7 @@ def record_aws_calls():
     aws_calls.start()
     yield
     aws_calls.stop()
+    aws_calls.save()
 
 
 def pytest_collection_modifyitems(items):

@@ -138,41 +138,68 @@ class HttpApi:
 Resource = Table | Stream | Queue | Bucket | DeliveryStream | Topic
 
 
+_TABLE_READ = frozenset({"GetItem", "BatchGetItem", "Query", "ConditionCheckItem"})
+_TABLE_WRITE = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"})
+_BUCKET_READ = frozenset({"GetObject", "ListBucket"})
+_BUCKET_WRITE = frozenset({"PutObject"})
+# the API actions (IAM's names, without the service prefix) each kind of resource may be granted in each mode
+ACTIONS: dict[tuple[type, Access], frozenset[str]] = {
+    (Table, Access.READ): _TABLE_READ, (Table, Access.WRITE): _TABLE_WRITE,
+    (Table, Access.READ_WRITE): _TABLE_READ | _TABLE_WRITE,
+    (Stream, Access.WRITE): frozenset({"PutRecord", "PutRecords"}),
+    (Stream, Access.READ): frozenset({"DescribeStream", "ListShards", "GetShardIterator", "GetRecords"}),
+    (Queue, Access.SEND): frozenset({"SendMessage"}),
+    (DeliveryStream, Access.PUT): frozenset({"PutRecord", "PutRecordBatch"}),
+    (Bucket, Access.READ): _BUCKET_READ, (Bucket, Access.WRITE): _BUCKET_WRITE,
+    (Bucket, Access.READ_WRITE): _BUCKET_READ | _BUCKET_WRITE,
+    (Topic, Access.PUBLISH): frozenset({"Publish"}),
+}
+
+
 @dataclass(frozen=True)
 class Use:
-    """One resource a function uses, and how: its environment variable, its settings field and its grant."""
+    """One resource a function uses, and how: its environment variable, its settings field and its grant.
+
+    `calls` are the API actions the function makes on it (IAM's names: `GetItem`, `SendMessage`): infra
+    grants exactly those, and tests/integration/test_least_privilege.py holds them to the calls the
+    handlers really make, both ways. Left empty, the grant is the mode's whole family (CDK's grant)."""
 
     resource: Resource
     mode: Access
+    calls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in self.resource.modes:
             raise ValueError(f"{type(self.resource).__name__} {self.resource.logical}: access {self.mode.value!r} "
                              f"is not one of {[m.value for m in self.resource.modes]}")
+        allowed = ACTIONS.get((type(self.resource), self.mode), frozenset())
+        if set(self.calls) - allowed:
+            raise ValueError(f"{type(self.resource).__name__} {self.resource.logical}: {sorted(set(self.calls) - allowed)} "
+                             f"are not {self.mode.value} actions (those are {sorted(allowed)})")
 
 
-def read(resource: Resource) -> Use:
-    return Use(resource, Access.READ)
+def read(resource: Resource, *calls: str) -> Use:
+    return Use(resource, Access.READ, calls)
 
 
-def write(resource: Resource) -> Use:
-    return Use(resource, Access.WRITE)
+def write(resource: Resource, *calls: str) -> Use:
+    return Use(resource, Access.WRITE, calls)
 
 
-def read_write(resource: Resource) -> Use:
-    return Use(resource, Access.READ_WRITE)
+def read_write(resource: Resource, *calls: str) -> Use:
+    return Use(resource, Access.READ_WRITE, calls)
 
 
 def send(queue: Queue) -> Use:
-    return Use(queue, Access.SEND)
+    return Use(queue, Access.SEND, ("SendMessage",))
 
 
 def put(delivery_stream: DeliveryStream) -> Use:
-    return Use(delivery_stream, Access.PUT)
+    return Use(delivery_stream, Access.PUT, ("PutRecordBatch",))
 
 
 def publish(topic: Topic) -> Use:
-    return Use(topic, Access.PUBLISH)
+    return Use(topic, Access.PUBLISH, ("Publish",))
 
 
 @dataclass(frozen=True)
