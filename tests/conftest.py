@@ -17,6 +17,16 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # finding fails the fixture, so every test using it errors rather than passing on a non-compliant stack.
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory):
+    return synthesize(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def synth_every_channel(tmp_path_factory):
+    """The stack deployed with every delivery channel on (push too): what the integration suite exercises."""
+    return synthesize(tmp_path_factory, deliveryChannels="sms,email,push")
+
+
+def synthesize(tmp_path_factory, **context: str):
     import time
 
     from aws_cdk.assertions import Template
@@ -26,7 +36,7 @@ def synth(tmp_path_factory):
 
     started = time.perf_counter()
     work = tmp_path_factory.mktemp("infra")
-    app, stack = build_app(context={"stackName": STACK_NAME}, outdir=str(work / "cdk.out"),
+    app, stack = build_app(context={"stackName": STACK_NAME, **context}, outdir=str(work / "cdk.out"),
                            layer_dir=work / "layer")
     assembly = app.synth()   # raises ValidationFailed on any unacknowledged cdk-nag error
     artifact = assembly.get_stack_by_name(stack.stack_name)

@@ -122,6 +122,8 @@ class LocalArns:
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
+        if isinstance(value, str):   # a name written into an ARN by the stack (format_arn): the local one
+            return value.replace(f"{self.synth.stack_name}-", f"{LOCAL_PREFIX}-")
         if not isinstance(value, dict):
             return value
         if "Ref" in value:

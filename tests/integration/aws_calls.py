@@ -60,6 +60,8 @@ def _action_and_resources(prefix: str, operation: str, params: dict[str, Any], r
     if prefix == "sns":
         target = params.get("TopicArn") or params.get("TargetArn")
         return action, [target or "*"]          # straight to a phone number: no resource
+    if prefix == "s3" and operation == "ListObjectsV2":
+        return "s3:ListBucket", [f"arn:aws:s3:::{params['Bucket']}"]
     if prefix == "s3":
         key = f"/{params['Key']}" if "Key" in params else ""
         return action, [f"arn:aws:s3:::{params['Bucket']}{key}"]
