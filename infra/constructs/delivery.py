@@ -76,7 +76,10 @@ class Delivery(Construct):
                 reserved_concurrency=ctx.int(f"{spec.logical}ReservedConcurrency", None, minimum=1),
                 extra_environment=environment,
             )
-            unsubscribe_key.grant_read(fn.role)
+            # the one call deliver makes on it (CDK's grant_read adds DescribeSecret, which it never calls)
+            fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"],
+                                                                resources=[unsubscribe_key.secret_arn]))
+            key.grant_decrypt(fn.role)
             queue = registry.queues[mapping.queue]
             fn.function.add_event_source(sources.SqsEventSource(
                 queue,
@@ -109,7 +112,7 @@ class Delivery(Construct):
 
             ses_identity = ctx.str("sesIdentity", None)   # a verified domain or address; default: any
             email = iam.Policy(self, f"{pascal(spec.logical)}SendEmail", statements=[iam.PolicyStatement(
-                sid="SendEmail", actions=["ses:SendEmail", "ses:SendRawEmail"],  # raw: List-Unsubscribe headers
+                sid="SendEmail", actions=["ses:SendRawEmail"],  # raw: the List-Unsubscribe headers
                 resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
                            f"identity/{ses_identity or '*'}"])])
             email.attach_to_role(fn.role)

@@ -82,7 +82,7 @@ def test_decide(synth, policy):
     assert allows(p, "kinesis:GetRecords", synth.stream("enriched-events"))
     assert not allows(p, "kinesis:PutRecords", synth.stream("enriched-events"))
     assert not allows(p, "kinesis:GetRecords", synth.stream("customer-events"))
-    assert not allows(p, "sns:Publish", "*") and not allows(p, "ses:SendEmail", "*")
+    assert not allows(p, "sns:Publish", "*") and not allows(p, "ses:SendRawEmail", "*")
 
 
 def test_deliver(synth, policy):
@@ -98,8 +98,9 @@ def test_deliver(synth, policy):
     assert allows(p, "sqs:ReceiveMessage", delivery) and allows(p, "sqs:DeleteMessage", delivery)
     assert allows(p, "sqs:SendMessage", delivery), "an offer deferred past quiet hours goes back on the queue"
     assert allows(p, "sns:Publish", "*")      # direct-to-phone SMS has no resource ARN
-    assert any("ses:SendEmail" in _listed(s["Action"]) and mentions(s["Resource"], "AWS::AccountId")
-               for s in p), "ses:SendEmail is scoped to this account's identities"
+    assert any("ses:SendRawEmail" in _listed(s["Action"]) and mentions(s["Resource"], "AWS::AccountId")
+               for s in p), "ses:SendRawEmail is scoped to this account's identities"
+    assert not any("ses:SendEmail" in _listed(s["Action"]) for s in p), "deliver sends raw email only"
     assert allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions")), "a failed delivery is a decision record"
     assert not allows(p, "sqs:SendMessage", synth.queue("events-dlq"))
 

@@ -26,6 +26,10 @@ GRANTED_UNCALLED: dict[str | tuple[str, str], str] = {
     ("decide", "dynamodb:DeleteItem"): "Powertools idempotency deletes an in-progress record when processing raises",
     ("responses", "dynamodb:DeleteItem"): "a reply's response record is removed when publishing its event fails, "
                                           "so the retry records it again (app/sms_replies.py)",
+    ("responses", "sqs:SendMessage"): "Lambda sends a failed asynchronous invocation to responses-dlq with the "
+                                      "function's role (the on-failure destination)",
+    ("approval-link", "states:SendTaskFailure"): "a rejection through the link fails the waiting task "
+                                                 "(the suite rejects through the CLI)",
     "kinesis:DescribeStreamConsumer": "the Kinesis event-source mapping reads the stream",
     "logs:CreateLogStream": "the Lambda runtime writes the function's logs (not the handler's code)",
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs (not the handler's code)",
@@ -118,3 +122,22 @@ def test_with_push_on_deliver_reaches_endpoints_but_no_topic_of_the_stack(roles)
     for topic in resources.TOPICS:
         arn = f"arn:aws:sns:us-east-1:123456789012:{resources.physical_name('marketing', topic.logical)}"
         assert role.is_action_permitted("sns:Publish", arn) == PermissionResult.DENIED, topic.logical
+
+
+def test_removing_any_grant_a_function_uses_makes_the_check_fail(synth_every_channel, roles):
+    # the mutation check, for every function and every action it called: take that action out of its
+    # role and some recorded call is refused (so the first test would fail)
+    if len(aws_calls.calls) < len(roles):
+        pytest.skip("only a part of the integration suite ran")
+    local = LocalArns(synth_every_channel)
+    for function, made in sorted(aws_calls.calls.items()):
+        statements = roles[function][0]
+        for action in sorted({a for a, _ in made}):
+            without = [{**s, "Action": [a for a in _listed(s["Action"]) if not fnmatchcase(action, a)]}
+                       for s in statements]
+            weakened = local.policy([s for s in without if s["Action"]])
+            assert any(not _allowed(weakened, a, r) for a, r in made if a == action), (function, action)
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
