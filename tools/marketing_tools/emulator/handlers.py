@@ -59,7 +59,7 @@ def handler_env(stack_env: dict[str, str], function: r.Function) -> dict[str, st
         "POWERTOOLS_SERVICE_NAME": function.logical,
         "POWERTOOLS_METRICS_NAMESPACE": "EventMarketing",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("MARKETING_METRICS_DISABLED", "true"),  # EMF on stdout when off
         "POWERTOOLS_LOG_LEVEL": os.environ.get("MARKETING_LOG_LEVEL", "ERROR"),
         "CAMPAIGN_CACHE_SECONDS": os.environ.get("CAMPAIGN_CACHE_SECONDS", "2"),
     }
