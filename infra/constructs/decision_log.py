@@ -29,7 +29,7 @@ class DecisionLog(Construct):
             log_group = logs.LogGroup(
                 self, f"{pascal(spec.logical)}DeliveryLogs",
                 log_group_name=f"/aws/kinesisfirehose/{names(spec.logical)}",
-                retention=log_retention, removal_policy=removal_policy)
+                retention=log_retention, encryption_key=key, removal_policy=removal_policy)
             stream = registry.delivery_streams[spec.logical] = firehose.DeliveryStream(
                 self, f"{pascal(spec.logical)}Firehose",
                 delivery_stream_name=names(spec.logical),

@@ -45,7 +45,8 @@ class Decisioning(Construct):
             mapping = ctx.stream_mapping(described)
             fn = MarketingFunction(
                 self, pascal(spec.logical), spec=spec, function_name=names(spec.logical), prefix=prefix,
-                layer=layer, registry=registry, log_retention=log_retention, removal_policy=removal_policy,
+                layer=layer, registry=registry, key=key, log_retention=log_retention,
+                removal_policy=removal_policy,
                 reserved_concurrency=ctx.int(f"{spec.logical}ReservedConcurrency", None, minimum=1),
             )
             fn.function.add_event_source(sources.KinesisEventSource(

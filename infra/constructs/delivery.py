@@ -2,7 +2,7 @@
 offer by SMS/push (SNS) or email (SES)."""
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -71,11 +71,15 @@ class Delivery(Construct):
             environment["UNSUBSCRIBE_SECRET_ARN"] = unsubscribe_key.secret_arn
             fn = MarketingFunction(
                 self, pascal(spec.logical), spec=spec, function_name=names(spec.logical), prefix=prefix,
-                layer=layer, registry=registry, log_retention=log_retention, removal_policy=removal_policy,
+                layer=layer, registry=registry, key=key, log_retention=log_retention,
+                removal_policy=removal_policy,
                 reserved_concurrency=ctx.int(f"{spec.logical}ReservedConcurrency", None, minimum=1),
                 extra_environment=environment,
             )
-            unsubscribe_key.grant_read(fn.role)
+            # the one call deliver makes on it (CDK's grant_read adds DescribeSecret, which it never calls)
+            fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"],
+                                                                resources=[unsubscribe_key.secret_arn]))
+            key.grant_decrypt(fn.role)
             queue = registry.queues[mapping.queue]
             fn.function.add_event_source(sources.SqsEventSource(
                 queue,
@@ -87,17 +91,28 @@ class Delivery(Construct):
             ))
 
             # Sending: a separate policy per channel, so each wildcard is acknowledged where it is.
-            sms = iam.Policy(self, f"{pascal(spec.logical)}SmsPublish", statements=[iam.PolicyStatement(
-                sid="PublishSmsAndPush", actions=["sns:Publish"], resources=["*"])])
+            # A publish straight to a phone number is authorised on the number itself, which no ARN pattern
+            # matches: SMS needs Resource '*'. The Deny keeps that from reaching any topic (deliver could
+            # otherwise forge an inbound SMS or an approval mail): with push off, nothing with an SNS ARN
+            # at all; with push on, every topic of this stack (platform endpoints stay reachable; IAM
+            # cannot tell an endpoint ARN from a topic ARN by pattern alone).
+            push = "push" in environment["DELIVERY_CHANNELS"].split(",")
+            stack_topics = Stack.of(self).format_arn(service="sns", resource=f"{prefix}-*")
+            sms = iam.Policy(self, f"{pascal(spec.logical)}SmsPublish", statements=[
+                iam.PolicyStatement(sid="PublishToPhoneNumbers" + ("AndEndpoints" if push else ""),
+                                    actions=["sns:Publish"], resources=["*"]),
+                iam.PolicyStatement(sid="NeverToATopic", effect=iam.Effect.DENY, actions=["sns:Publish"],
+                                    resources=[stack_topics] if push else ["arn:aws:sns:*:*:*"]),
+            ])
             sms.attach_to_role(fn.role)
             acknowledge(sms, "AwsSolutions-IAM5[Resource::*]",
-                        "sns:Publish straight to a phone number (SMS without a topic) has no resource ARN to "
-                        "scope to, so AWS requires Resource '*'; the statement allows sns:Publish only (SMS, and "
-                        "app push to the customers' platform endpoints, which the apps register at runtime).")
+                        "sns:Publish straight to a phone number (SMS without a topic) is authorised on the number, "
+                        "which no ARN matches, so AWS requires Resource '*'; the same policy denies publishing to "
+                        "any SNS ARN (with push on: to any topic of this stack).")
 
             ses_identity = ctx.str("sesIdentity", None)   # a verified domain or address; default: any
             email = iam.Policy(self, f"{pascal(spec.logical)}SendEmail", statements=[iam.PolicyStatement(
-                sid="SendEmail", actions=["ses:SendEmail", "ses:SendRawEmail"],  # raw: List-Unsubscribe headers
+                sid="SendEmail", actions=["ses:SendRawEmail"],  # raw: the List-Unsubscribe headers
                 resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
                            f"identity/{ses_identity or '*'}"])])
             email.attach_to_role(fn.role)

@@ -9,6 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -30,7 +31,40 @@ KMS_GRANT_ACTIONS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
 KMS_GRANT_REASON = ("Added by CDK grants for the KMS-encrypted stream/queue/table; scoped to this stack's single "
                     "customer-managed key ARN, and the data-key and re-encrypt variants are all needed by SSE.")
 
-def _grant(construct, mode: resources.Access, grantee: iam.IGrantable) -> None:
+_SERVICE = {dynamodb.Table: "dynamodb", kinesis.Stream: "kinesis", sqs.Queue: "sqs",
+            firehose.DeliveryStream: "firehose", s3.Bucket: "s3", sns.Topic: "sns"}
+# what using the stack's key takes, beside the calls: reading decrypts; anything that writes also encrypts
+# with fresh data keys (SSE on streams, queues, topics, tables and buckets)
+_KMS_READ = ("kms:Decrypt", "kms:DescribeKey")
+_KMS_WRITE = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+
+def _grant(construct, use: resources.Use, grantee: iam.IGrantable, key: kms.IKey) -> None:
+    """Exactly the calls `use` names, on its resource (a table's indexes too when it queries them), and
+    the key; a use that names no calls gets its mode's CDK grant family."""
+    if not use.calls:
+        _grant_family(construct, use.mode, grantee)
+        return
+    service = next((name for kind, name in _SERVICE.items() if isinstance(construct, kind)), None)
+    if service is None:
+        raise TypeError(f"no grant for {type(construct).__name__}")
+    if isinstance(construct, dynamodb.Table):
+        arns = [construct.table_arn] + ([f"{construct.table_arn}/index/*"]
+                                        if "Query" in use.calls and _has_indexes(construct) else [])
+    elif isinstance(construct, s3.Bucket):
+        arns = ([construct.bucket_arn] if "ListBucket" in use.calls else []) + (
+            [construct.arn_for_objects("*")] if set(use.calls) - {"ListBucket"} else [])
+    else:
+        arns = [{kinesis.Stream: lambda c: c.stream_arn, sqs.Queue: lambda c: c.queue_arn,
+                 firehose.DeliveryStream: lambda c: c.delivery_stream_arn,
+                 sns.Topic: lambda c: c.topic_arn}[type(construct)](construct)]
+    iam.Grant.add_to_principal(grantee=grantee, actions=[f"{service}:{call}" for call in sorted(use.calls)],
+                               resource_arns=arns)
+    if not isinstance(construct, firehose.DeliveryStream):   # Firehose encrypts as the service, not the caller
+        key.grant(grantee, *(_KMS_READ if use.mode is resources.Access.READ else _KMS_WRITE))
+
+
+def _grant_family(construct, mode: resources.Access, grantee: iam.IGrantable) -> None:
     grants = {
         dynamodb.Table: {"read": "grant_read_data", "write": "grant_write_data",
                          "read_write": "grant_read_write_data"},
@@ -58,7 +92,7 @@ class MarketingFunction(Construct):
     """`self.function` is the lambda_.Function; `self.role` its execution role (no managed policies)."""
 
     def __init__(self, scope: Construct, id: str, *, spec: resources.Function, function_name: str,
-                 prefix: str, layer: lambda_.ILayerVersion, registry: Registry,
+                 prefix: str, layer: lambda_.ILayerVersion, registry: Registry, key: kms.IKey,
                  log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
                  reserved_concurrency: int | None = None, extra_environment: dict[str, str] | None = None):
         super().__init__(scope, id)
@@ -72,7 +106,7 @@ class MarketingFunction(Construct):
         for use in spec.uses:
             construct, value = registry.resolve(use.resource)
             environment[use.resource.env] = value
-            resolved.append((construct, use.mode))
+            resolved.append((construct, use))
         environment.update(extra_environment or {})
 
         self.role = iam.Role(
@@ -84,6 +118,7 @@ class MarketingFunction(Construct):
             self, "Logs",
             log_group_name=f"/aws/lambda/{function_name}",
             retention=log_retention,
+            encryption_key=key,
             removal_policy=removal_policy,
         )
         self.log_group.grant_write(self.role)
@@ -105,8 +140,8 @@ class MarketingFunction(Construct):
             environment=environment,
             reserved_concurrent_executions=reserved_concurrency,
         )
-        for construct, mode in resolved:
-            _grant(construct, mode, self.function)
+        for construct, use in resolved:
+            _grant(construct, use, self.function, key)
 
         # Scoped to the role's default policy (where tracing and the grants put their statements).
         policy = self.role.node.find_child("DefaultPolicy")

@@ -53,7 +53,7 @@ class Workflows(Construct):
         heartbeat_minutes = ctx.int("approvalHeartbeatMinutes", None, minimum=1)
         timings = Timings(approval_timeout_s=3600 * ctx.int("approvalTimeoutHours", 72, minimum=1, maximum=8760),
                           approval_heartbeat_s=60 * heartbeat_minutes if heartbeat_minutes else None)
-        common = dict(prefix=prefix, layer=layer, registry=registry, log_retention=log_retention,
+        common = dict(prefix=prefix, layer=layer, registry=registry, key=key, log_retention=log_retention,
                       removal_policy=removal_policy)
         settings = {"APPROVAL_BUDGET_THRESHOLD": str(ctx.int("approvalBudgetThreshold", 100_000, minimum=0))}
 
@@ -67,7 +67,7 @@ class Workflows(Construct):
         # by ARN, not by reference: the state machine depends (through request-approval's env) on this API
         link.function.add_to_role_policy(iam.PolicyStatement(
             actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=[approval_arn]))
-        access_logs = logs.LogGroup(self, "ApprovalApiAccessLogs", retention=log_retention,
+        access_logs = logs.LogGroup(self, "ApprovalApiAccessLogs", retention=log_retention, encryption_key=key,
                                     removal_policy=removal_policy)
         self.api = apigw.LambdaRestApi(
             self, "ApprovalApi", rest_api_name=names("approval-link"), handler=link.function, proxy=True,
@@ -119,7 +119,7 @@ class Workflows(Construct):
         owners = registry.topics[resources.OWNERS_TOPIC.logical]
         self.evaluation = self._state_machine(
             resources.EVALUATION, names, evaluation_definition(self._arns(resources.EVALUATION), owners.topic_arn),
-            log_retention, removal_policy)
+            key, log_retention, removal_policy)
         owners.grant_publish(self.evaluation)
         acknowledge(self.evaluation.role.node.find_child("DefaultPolicy"), "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
                     "Publishing to the KMS-encrypted owners topic needs the data-key actions, granted by CDK on "
@@ -127,7 +127,7 @@ class Workflows(Construct):
         self.approval = self._state_machine(
             resources.APPROVAL, names,
             approval_definition(self._arns(resources.APPROVAL), self.evaluation.state_machine_arn, timings),
-            log_retention, removal_policy)
+            key, log_retention, removal_policy)
         self.evaluation.grant_start_execution(self.approval)
 
         action = actions.SnsAction(ops_topic)
@@ -149,16 +149,18 @@ class Workflows(Construct):
     def _arns(self, machine: resources.StateMachine) -> dict[str, str]:
         return {logical: self.functions[logical].function.function_arn for logical in machine.functions}
 
-    def _state_machine(self, spec: resources.StateMachine, names: Names, definition: dict,
+    def _state_machine(self, spec: resources.StateMachine, names: Names, definition: dict, key: kms.IKey,
                        log_retention: logs.RetentionDays, removal_policy: RemovalPolicy) -> sfn.StateMachine:
         log_group = logs.LogGroup(self, f"{pascal(spec.logical)}Logs",
                                   log_group_name=f"/aws/vendedlogs/states/{names(spec.logical)}",
-                                  retention=log_retention, removal_policy=removal_policy)
+                                  retention=log_retention, encryption_key=key, removal_policy=removal_policy)
         machine = sfn.StateMachine(
             self, f"{pascal(spec.logical)}StateMachine", state_machine_name=names(spec.logical),
             definition_body=sfn.DefinitionBody.from_string(json.dumps(definition)),
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # every transition, never its data: a waiting task's input carries its task token, and a token
+            # is the credential that approves (README "Personal data")
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         # exactly the task functions of this definition (no ':*' qualifier wildcard)
         machine.add_to_role_policy(iam.PolicyStatement(

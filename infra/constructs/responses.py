@@ -60,7 +60,8 @@ class Responses(Construct):
                 dead_letter = self._queue(source.dead_letter, names, key, registry, removal_policy)
             fn = MarketingFunction(
                 self, pascal(spec.logical), spec=spec, function_name=names(spec.logical), prefix=prefix,
-                layer=layer, registry=registry, log_retention=log_retention, removal_policy=removal_policy,
+                layer=layer, registry=registry, key=key, log_retention=log_retention,
+                removal_policy=removal_policy,
                 reserved_concurrency=ctx.int(f"{_camel(spec.logical)}ReservedConcurrency", None, minimum=1),
             )
             self.functions[spec.logical] = fn
@@ -98,7 +99,7 @@ class Responses(Construct):
             api.add_routes(path=path, methods=[apigw.HttpMethod[method]], integration=integration)
 
         access_logs = logs.LogGroup(self, "HttpApiAccessLogs", log_group_name=f"/aws/apigateway/{names(spec.logical)}",
-                                    retention=log_retention, removal_policy=removal_policy)
+                                    retention=log_retention, encryption_key=key, removal_policy=removal_policy)
         stage = api.default_stage.node.default_child
         stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
             destination_arn=access_logs.log_group_arn,

@@ -1,6 +1,8 @@
 """Every store and channel is encrypted with the stack's one customer-managed key, and TLS-only."""
 from __future__ import annotations
 
+import json
+
 from tests.infra.helpers import mentions, refers_to
 
 
@@ -111,3 +113,28 @@ def test_function_logs_have_retention(synth):
         group = fn["Properties"]["LoggingConfig"]["LogGroup"]
         (group_id,) = [k for k in synth.resources("AWS::Logs::LogGroup") if mentions(group, k)]
         assert synth.props(group_id)["RetentionInDays"] >= 1, logical_id
+
+
+def test_every_log_group_is_on_the_customer_key(synth):
+    # function logs, state-machine logs, API access logs, Firehose logs: masked, but still about customers
+    groups = synth.resources("AWS::Logs::LogGroup")
+    assert len(groups) >= 10
+    for logical_id, group in groups.items():
+        assert refers_to(group["Properties"].get("KmsKeyId"), synth.key()), logical_id
+
+
+def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(synth):
+    statements = synth.props(synth.key())["KeyPolicy"]["Statement"]
+    (logs,) = [s for s in statements if "logs." in json.dumps(s.get("Principal", {}))]
+    assert set(logs["Action"]) >= {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"}
+    condition = json.dumps(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    assert "log-group:*" in condition and "AWS::AccountId" in condition
+
+
+def test_state_machines_never_log_execution_data(synth):
+    # a waiting task's input holds its task token: the credential that sends the approval
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == 2
+    for logical_id, machine in machines.items():
+        logging = machine["Properties"]["LoggingConfiguration"]
+        assert logging["IncludeExecutionData"] is False, logical_id

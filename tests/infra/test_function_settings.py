@@ -81,6 +81,11 @@ def test_each_use_is_granted_its_mode_and_no_more(synth, policy, function):
     for use in function.uses:
         target = _logical_id(synth, use.resource)
         allowed, refused = EXPECTED[(type(use.resource), use.mode)]
+        if use.calls:   # exactly the calls it names: the rest of the mode's family is refused
+            prefix = allowed[0].split(":")[0]
+            family = {f"{prefix}:{a}" for a in resources.ACTIONS[(type(use.resource), use.mode)]}
+            allowed = tuple(f"{prefix}:{call}" for call in use.calls)
+            refused = tuple(sorted(set(refused) | (family - set(allowed))))
         for action in allowed:
             assert allows(statements, action, target), (function.logical, use.resource.logical, action)
         if use.resource.logical in by_trigger:

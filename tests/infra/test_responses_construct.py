@@ -76,8 +76,10 @@ def test_responses_function_grants(synth, policy):
     p = policy["responses"]
     profiles = synth.table("profiles")
     assert allows(p, "dynamodb:Query", profiles) and allows(p, "dynamodb:UpdateItem", profiles)  # by-msisdn; opt-out
-    assert all(allows(p, a, synth.table("contacts")) for a in READ_TABLE)
+    assert allows(p, "dynamodb:Query", synth.table("contacts"))     # whose campaign a reply answers
     assert not any(allows(p, a, synth.table("contacts")) for a in WRITE_TABLE), "replies never write contacts"
+    assert not any(allows(p, f"dynamodb:{a}", profiles) for a in ("DeleteItem", "Scan", "BatchWriteItem", "PutItem")), \
+        "an opt-out updates one profile; nothing replaces, deletes or scans them"
     assert allows(p, "dynamodb:PutItem", synth.table("responses"))
     assert allows(p, "kinesis:PutRecords", synth.stream("customer-events"))
     for other in ("offers", "campaign-counters", "idempotency"):
@@ -98,8 +100,9 @@ def test_offer_api_grants(synth, policy):
 
 def test_decide_reads_sessions_and_writes_attribution_deliver_writes_offers(synth, policy):
     offers, responses_table = synth.table("offers"), synth.table("responses")
-    assert allows(policy["decide"], "dynamodb:GetItem", offers) and allows(policy["decide"], "dynamodb:UpdateItem", offers)
-    assert allows(policy["decide"], "dynamodb:PutItem", responses_table)
+    assert allows(policy["decide"], "dynamodb:BatchGetItem", offers) and allows(policy["decide"], "dynamodb:BatchWriteItem", offers)
+    assert allows(policy["decide"], "dynamodb:PutItem", responses_table) and allows(policy["decide"], "dynamodb:Query", responses_table)
+    assert not any(allows(policy["decide"], f"dynamodb:{a}", t) for a in ("DeleteItem", "Scan") for t in (offers, responses_table))
     assert allows(policy["deliver"], "dynamodb:PutItem", offers)
     assert not any(allows(policy["deliver"], a, offers) for a in READ_TABLE)
     assert not any(allows(policy["deliver"], a, responses_table) for a in READ_TABLE + WRITE_TABLE)

@@ -14,7 +14,22 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from tests.integration import aws_calls
 from tests.integration.world import CATALOG, World
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_aws_calls():
+    """Every AWS call a handler makes, under its function (test_least_privilege reads them)."""
+    aws_calls.start()
+    yield
+    aws_calls.stop()
+    aws_calls.save()
+
+
+def pytest_collection_modifyitems(items):
+    # the least-privilege check reads what every other integration test called: it runs last
+    items.sort(key=lambda item: item.module.__name__.endswith("test_least_privilege"))
 
 
 @pytest.fixture

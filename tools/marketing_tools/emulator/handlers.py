@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable
@@ -15,6 +16,11 @@ from typing import Any, Callable
 from marketing import resources as r
 from marketing_tools.emulator.account import ACCOUNT, REGION
 from marketing_tools.project import project_path
+
+
+# the function whose handler is running in this thread (what an AWS call is made on behalf of: the
+# call-recording tests read it to check each call against that function's role)
+current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
 
 
 @dataclass
@@ -53,7 +59,7 @@ def handler_env(stack_env: dict[str, str], function: r.Function) -> dict[str, st
         "POWERTOOLS_SERVICE_NAME": function.logical,
         "POWERTOOLS_METRICS_NAMESPACE": "EventMarketing",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("MARKETING_METRICS_DISABLED", "true"),  # EMF on stdout when off
         "POWERTOOLS_LOG_LEVEL": os.environ.get("MARKETING_LOG_LEVEL", "ERROR"),
         "CAMPAIGN_CACHE_SECONDS": os.environ.get("CAMPAIGN_CACHE_SECONDS", "2"),
     }
@@ -69,6 +75,19 @@ def load_handler(function: r.Function, env: dict[str, str]) -> Callable[[dict, A
     spec = importlib.util.spec_from_file_location(name, path)
     module: ModuleType = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.handler
+    token = current_function.set(function.logical)   # what its cold start calls is its own too
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    finally:
+        current_function.reset(token)
+    handler = module.handler
+
+    def invoke(event: dict, context: Any) -> Any:
+        token = current_function.set(function.logical)
+        try:
+            return handler(event, context)
+        finally:
+            current_function.reset(token)
+
+    return invoke
 

@@ -138,41 +138,68 @@ class HttpApi:
 Resource = Table | Stream | Queue | Bucket | DeliveryStream | Topic
 
 
+_TABLE_READ = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem"})
+_TABLE_WRITE = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"})
+_BUCKET_READ = frozenset({"GetObject", "ListBucket"})
+_BUCKET_WRITE = frozenset({"PutObject"})
+# the API actions (IAM's names, without the service prefix) each kind of resource may be granted in each mode
+ACTIONS: dict[tuple[type, Access], frozenset[str]] = {
+    (Table, Access.READ): _TABLE_READ, (Table, Access.WRITE): _TABLE_WRITE,
+    (Table, Access.READ_WRITE): _TABLE_READ | _TABLE_WRITE,
+    (Stream, Access.WRITE): frozenset({"PutRecord", "PutRecords"}),
+    (Stream, Access.READ): frozenset({"DescribeStream", "ListShards", "GetShardIterator", "GetRecords"}),
+    (Queue, Access.SEND): frozenset({"SendMessage"}),
+    (DeliveryStream, Access.PUT): frozenset({"PutRecord", "PutRecordBatch"}),
+    (Bucket, Access.READ): _BUCKET_READ, (Bucket, Access.WRITE): _BUCKET_WRITE,
+    (Bucket, Access.READ_WRITE): _BUCKET_READ | _BUCKET_WRITE,
+    (Topic, Access.PUBLISH): frozenset({"Publish"}),
+}
+
+
 @dataclass(frozen=True)
 class Use:
-    """One resource a function uses, and how: its environment variable, its settings field and its grant."""
+    """One resource a function uses, and how: its environment variable, its settings field and its grant.
+
+    `calls` are the API actions the function makes on it (IAM's names: `GetItem`, `SendMessage`): infra
+    grants exactly those, and tests/integration/test_least_privilege.py holds them to the calls the
+    handlers really make, both ways. Left empty, the grant is the mode's whole family (CDK's grant)."""
 
     resource: Resource
     mode: Access
+    calls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in self.resource.modes:
             raise ValueError(f"{type(self.resource).__name__} {self.resource.logical}: access {self.mode.value!r} "
                              f"is not one of {[m.value for m in self.resource.modes]}")
+        allowed = ACTIONS.get((type(self.resource), self.mode), frozenset())
+        if set(self.calls) - allowed:
+            raise ValueError(f"{type(self.resource).__name__} {self.resource.logical}: {sorted(set(self.calls) - allowed)} "
+                             f"are not {self.mode.value} actions (those are {sorted(allowed)})")
 
 
-def read(resource: Resource) -> Use:
-    return Use(resource, Access.READ)
+def read(resource: Resource, *calls: str) -> Use:
+    return Use(resource, Access.READ, calls)
 
 
-def write(resource: Resource) -> Use:
-    return Use(resource, Access.WRITE)
+def write(resource: Resource, *calls: str) -> Use:
+    return Use(resource, Access.WRITE, calls)
 
 
-def read_write(resource: Resource) -> Use:
-    return Use(resource, Access.READ_WRITE)
+def read_write(resource: Resource, *calls: str) -> Use:
+    return Use(resource, Access.READ_WRITE, calls)
 
 
 def send(queue: Queue) -> Use:
-    return Use(queue, Access.SEND)
+    return Use(queue, Access.SEND, ("SendMessage",))
 
 
 def put(delivery_stream: DeliveryStream) -> Use:
-    return Use(delivery_stream, Access.PUT)
+    return Use(delivery_stream, Access.PUT, ("PutRecordBatch",))
 
 
 def publish(topic: Topic) -> Use:
-    return Use(topic, Access.PUBLISH)
+    return Use(topic, Access.PUBLISH, ("Publish",))
 
 
 @dataclass(frozen=True)
@@ -227,35 +254,40 @@ DECISIONS_FIREHOSE = DeliveryStream("decisions", "DECISIONS_FIREHOSE", bucket="d
 ENRICH = Function(
     "enrich", "enrich",
     source=StreamMapping("customer-events", on_failure_queue="enrich-failures"),
-    uses=(read(PROFILES), write(ENRICHED_EVENTS), send(EVENTS_DLQ)),
+    uses=(read(PROFILES, "BatchGetItem"), write(ENRICHED_EVENTS, "PutRecords"), send(EVENTS_DLQ)),
 )
 DECIDE = Function(
     "decide", "decide",
     source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
-    uses=(read(CAMPAIGNS), read_write(CONTACTS), read_write(COUNTERS), read_write(IDEMPOTENCY),
-          put(DECISIONS_FIREHOSE), send(DELIVERY), read(SETTINGS),
-          read_write(OFFERS), read_write(RESPONSES)),  # inbound sessions; attribution of conversions and unsubscribes
+    uses=(read(CAMPAIGNS, "Scan"), read_write(CONTACTS, "GetItem", "Query", "UpdateItem", "BatchWriteItem"),
+          write(COUNTERS, "UpdateItem"), read_write(IDEMPOTENCY, "PutItem", "UpdateItem", "DeleteItem"),
+          put(DECISIONS_FIREHOSE), send(DELIVERY), read(SETTINGS, "GetItem"),
+          read_write(OFFERS, "BatchGetItem", "BatchWriteItem"),   # inbound sessions, offers for touchpoints
+          read_write(RESPONSES, "Query", "PutItem")),             # attribution of conversions and unsubscribes
 )
 DELIVER = Function(
     "deliver", "deliver",
     source=QueueMapping("delivery"),
-    uses=(read(CAMPAIGNS), read_write(CONTACTS), read_write(IDEMPOTENCY), put(DECISIONS_FIREHOSE),
-          send(DELIVERY),  # failed rows; offers held past quiet hours
-          read(PROFILES), read(SETTINGS), read_write(SEND_RATES),  # consent re-check on release; live policy; pacing
-          write(OFFERS)),  # offers for inbound touchpoints
+    uses=(read(CAMPAIGNS, "GetItem"), read_write(CONTACTS, "GetItem", "PutItem", "UpdateItem"),
+          read_write(IDEMPOTENCY, "PutItem", "UpdateItem", "DeleteItem"), put(DECISIONS_FIREHOSE),
+          send(DELIVERY),  # offers held past quiet hours longer than SQS can delay
+          read(PROFILES, "BatchGetItem"), read(SETTINGS, "GetItem"),  # consent re-check on release; live policy
+          write(SEND_RATES, "UpdateItem"),  # pacing
+          write(OFFERS, "PutItem")),  # offers for inbound touchpoints
 )
 RESPONDER = Function(
     "responses", "responses",
     memory_mb=256, timeout_s=30,
     source=TopicSubscription("inbound-sms", dead_letter="responses-dlq"),
-    uses=(read(CAMPAIGNS), read_write(PROFILES), read(CONTACTS), read_write(RESPONSES), write(CUSTOMER_EVENTS)),
+    uses=(read(CAMPAIGNS, "Scan"), read_write(PROFILES, "GetItem", "Query", "UpdateItem"),  # Query: by-msisdn
+          read(CONTACTS, "Query"), write(RESPONSES, "PutItem", "DeleteItem"), write(CUSTOMER_EVENTS, "PutRecords")),
 )
 OFFER_API = Function(
     "offer-api", "offer_api",
     memory_mb=256, timeout_s=10,
     source=HttpApi(("GET /customers/{customer_id}/offers/{touchpoint}",
                     "POST /customers/{customer_id}/offers/{touchpoint}")),
-    uses=(read_write(OFFERS), write(RESPONSES), write(CUSTOMER_EVENTS)),
+    uses=(read_write(OFFERS, "Query", "UpdateItem"), write(RESPONSES, "PutItem"), write(CUSTOMER_EVENTS, "PutRecords")),
 )
 
 TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS, SETTINGS, SEND_RATES, OFFERS, RESPONSES)
@@ -289,19 +321,24 @@ APPROVALS_TOPIC = Topic("approvals", "APPROVALS_TOPIC_ARN")        # approvers: 
 OWNERS_TOPIC = Topic("campaign-owners", "OWNERS_TOPIC_ARN")       # owners: the evaluation's headline
 
 VALIDATE_CAMPAIGN = Function("validate-campaign", "validate_campaign", memory_mb=256, timeout_s=30,
-                             uses=(write(AUDIT),))
+                             uses=(write(AUDIT, "PutItem"),))
 ESTIMATE_CAMPAIGN = Function("estimate-campaign", "estimate_campaign", memory_mb=1024, timeout_s=300,
-                             uses=(read(PROFILES), read(CAMPAIGNS), read(CUSTOMER_EVENTS), write(AUDIT)))
+                             uses=(read(PROFILES, "BatchGetItem"), read(CAMPAIGNS, "Scan"),
+                                   read(CUSTOMER_EVENTS, "ListShards", "GetShardIterator", "GetRecords"),
+                                   write(AUDIT, "PutItem")))
 REQUEST_APPROVAL = Function("request-approval", "request_approval", memory_mb=256, timeout_s=30,
-                            uses=(write(AUDIT), publish(APPROVALS_TOPIC)))
-EXPIRE_APPROVAL = Function("expire-approval", "expire_approval", memory_mb=256, timeout_s=30, uses=(write(AUDIT),))
+                            uses=(write(AUDIT, "PutItem"), publish(APPROVALS_TOPIC)))
+EXPIRE_APPROVAL = Function("expire-approval", "expire_approval", memory_mb=256, timeout_s=30, uses=(write(AUDIT, "PutItem", "UpdateItem"),))
 ACTIVATE_CAMPAIGN = Function("activate-campaign", "activate_campaign", memory_mb=256, timeout_s=30,
-                             uses=(write(CAMPAIGNS), write(AUDIT)))
+                             uses=(write(CAMPAIGNS, "UpdateItem"), write(AUDIT, "PutItem", "UpdateItem")))
 # The decision records are read from the bucket Firehose delivers them to (the stream shares its logical name).
 EVALUATE_CAMPAIGN = Function("evaluate-campaign", "evaluate_campaign", memory_mb=1024, timeout_s=600,
-                             uses=(read(CAMPAIGNS), write(REPORTS_BUCKET), read_write(AUDIT), read(RESPONSES),
-                                   read(DECISIONS_BUCKET)))
-APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30, uses=(read_write(AUDIT),))
+                             uses=(read(CAMPAIGNS, "GetItem"), write(REPORTS_BUCKET, "PutObject"),
+                                   read_write(AUDIT, "GetItem", "PutItem", "UpdateItem"),
+                                   read(RESPONSES, "Query"),            # by-campaign
+                                   read(DECISIONS_BUCKET, "ListBucket", "GetObject")))
+APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30,
+                         uses=(read_write(AUDIT, "GetItem", "Query", "PutItem", "UpdateItem"),))
 
 EVALUATION = StateMachine("evaluation", "EVALUATION_STATE_MACHINE_ARN", functions=("evaluate-campaign",))
 APPROVAL = StateMachine("approval", "APPROVAL_STATE_MACHINE_ARN", functions=(

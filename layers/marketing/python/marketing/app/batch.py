@@ -17,9 +17,13 @@ M_contra = TypeVar("M_contra", contravariant=True)
 class BatchOutcome:
     failures: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)   # e.g. each event's decision latency
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
+
+    def observe(self, name: str, value: float) -> None:
+        self.samples.setdefault(name, []).append(value)
 
     def response(self) -> dict[str, Any]:
         unique = list(dict.fromkeys(self.failures))

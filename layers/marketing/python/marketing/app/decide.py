@@ -120,6 +120,7 @@ class DecideBatch:
         if decision.attributed:
             self.outcome.count("attributed", decision.attributed)
         self.outcome.count("events")
+        self.outcome.observe("decision_latency_ms", decision.latency_ms)
 
     def decide(self, event: CustomerEvent, profile: Profile) -> EventDecision:
         started = time.perf_counter()

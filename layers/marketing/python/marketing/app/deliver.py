@@ -209,6 +209,8 @@ class DeliverBatch:
             outcome.count("delivery.paced")
             return
         outcome.count(f"delivery.{result['status']}")
+        if result["status"] == Outcome.SENT.value:
+            outcome.count(f"sent.{offer.channel.value}")
         if result["status"] != Outcome.SENT.value:  # failed, or refused when released from hold
             self._rows.append(self._row(offer, Outcome(result["status"]), result["reason"], result["detail"]))
         elif offer.not_before is not None:  # the deferred decision now stands as sent

@@ -11,19 +11,28 @@ from typing import Any, Callable, Protocol
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from marketing.app.edge import Trigger
-from marketing.app.masking import MaskingFormatter
+from marketing.app.masking import MaskingFormatter, mask_all_loggers, masked_errors
 from marketing.app.telemetry import report
 from marketing.app.clients import register_lambda_context
 from marketing.settings import Settings
 
 
+def _masked_logger() -> Logger:
+    """The function's logger; every other logger of the process masks through the same formatter."""
+    formatter = MaskingFormatter()
+    logger = Logger(logger_formatter=formatter)
+    mask_all_loggers(formatter, logger.log_level)
+    return logger
+
+
 def batch_handler(build: Callable[[Settings], Any], trigger: Trigger) -> Callable[[dict, Any], dict]:
     """`trigger` (app/edge.py) decodes the event's records for the use case `build` returns."""
-    logger = Logger(logger_formatter=MaskingFormatter())
+    logger = _masked_logger()
     tracer = Tracer()
     metrics = Metrics()
     use_case = build(Settings.from_env())  # once per cold start
 
+    @masked_errors(logger)
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
     @metrics.log_metrics
@@ -53,10 +62,11 @@ def task_handler(build: Callable[[Settings], Callable[[dict[str, Any]], Any]]) -
 
 
 def _traced(build: Callable[[Settings], Any], call: Callable[[Any, dict, Any], Any]) -> Callable[[dict, Any], Any]:
-    logger = Logger(logger_formatter=MaskingFormatter())
+    logger = _masked_logger()
     tracer = Tracer()
     target = build(Settings.from_env())  # once per cold start
 
+    @masked_errors(logger)
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
     def handler(event: dict, context: Any) -> Any:
