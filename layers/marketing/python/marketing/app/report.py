@@ -195,7 +195,7 @@ svg{display:block;margin:.5em 0 1.5em;max-width:100%;height:auto} svg text{font-
 <h2>Lift</h2>
 <table id="lift-table">
 <tr><td>absolute lift</td><td>{{ pp(l.absolute) }}</td></tr>
-<tr><td>{{ conf }} interval (Wald, unpooled)</td><td>{% if l.absolute_ci %}{{ pp(l.absolute_ci[0]) }} to {{ pp(l.absolute_ci[1]) }}{% else %}n/a{% endif %}</td></tr>
+<tr><td>{{ conf }} interval (Newcombe score)</td><td>{% if l.absolute_ci %}{{ pp(l.absolute_ci[0]) }} to {{ pp(l.absolute_ci[1]) }}{% else %}n/a{% endif %}</td></tr>
 <tr><td>relative lift</td><td>{{ pct(l.relative) }}</td></tr>
 <tr><td>{{ conf }} interval (delta method, log ratio)</td><td>{% if l.relative_ci %}{{ pct(l.relative_ci[0]) }} to {{ pct(l.relative_ci[1]) }}{% else %}n/a{% endif %}</td></tr>
 <tr><td>z (pooled)</td><td>{{ num(l.z) }}</td></tr>
