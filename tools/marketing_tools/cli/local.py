@@ -12,8 +12,10 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from marketing import resources
 from marketing_tools.cli import target as targets
 from marketing_tools.cli.target import STATE_DIR, STATE_FILE, UNREACHABLE, console, err
+from marketing_tools.emulator.status import STALE_AFTER_S, read_status
 
 local_app = typer.Typer(no_args_is_help=True, help="The embedded local stack (moto + the real handlers).")
 
@@ -71,16 +73,28 @@ def local_down() -> None:
 
 @local_app.command("status")
 def local_status() -> None:
-    """Show the local stack's address and its resources' state."""
+    """Show the local stack's address, its queues' depths, its other resources and the pipeline's state."""
     target = targets.resolve_target(None)
     sqs = target.client("sqs")
-    table = Table(title=f"local stack at {target.endpoint}")
-    table.add_column("resource")
-    table.add_column("name / state")
+    queues = {queue.env: queue for queue in resources.QUEUES}
+    table = Table(title=f"local stack at {target.endpoint or 'this process'}")
+    table.add_column("resource", overflow="fold")
+    table.add_column("name / state", overflow="fold")
     for key, value in sorted(target.env.items()):
         state = value
-        if key.endswith("_URL"):
-            attrs = sqs.get_queue_attributes(QueueUrl=value, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-            state = f"{value.rsplit('/', 1)[-1]}: {attrs['ApproximateNumberOfMessages']} messages"
+        if key in queues:   # only the queues resources.py describes: other *_URL values are web addresses
+            attrs = sqs.get_queue_attributes(QueueUrl=value, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+            state = (f"{value.rsplit('/', 1)[-1]}: {attrs['ApproximateNumberOfMessages']} waiting, "
+                     f"{attrs['ApproximateNumberOfMessagesNotVisible']} in flight, "
+                     f"{attrs['ApproximateNumberOfMessagesDelayed']} delayed")
         table.add_row(key, state)
     console.print(table)
+    pipeline = read_status(STATE_DIR / "status.json")
+    if pipeline is None or time.time() - pipeline.checked_at >= STALE_AFTER_S:
+        console.print("pipeline: [yellow]not running[/] (no round recorded lately)")
+    elif pipeline.idle_since is None:
+        console.print(f"pipeline: [green]working[/] (pid {pipeline.pid})")
+    else:
+        console.print(f"pipeline: idle for {time.time() - pipeline.idle_since:,.0f} s (pid {pipeline.pid})")
