@@ -147,6 +147,7 @@ def test_a_single_day_and_a_one_customer_interval_render():
     # one customer a group: the score interval spans almost everything, and the note says why
     assert {"+100.0 pp", "-12.2 pp"} <= set(page.svgs["lift"]["text"])   # the ends, labelled apart
     assert "too small to tell" in page.visible
+    assert "1 day" in page.visible and "1 days" not in page.visible
 
 
 def test_render_json_is_strict_json_with_the_headline():

@@ -143,7 +143,7 @@ svg{display:block;margin:.5em 0 1.5em;max-width:100%;height:auto} svg text{font-
 </style></head>
 <body>
 <h1>Campaign evaluation: {{ e.name }}</h1>
-<p class="sub">{{ e.campaign_id }} · {{ e.days }} days{% if e.daily %} · {{ e.daily[0].date }} to {{ e.daily[-1].date }}{% endif %}</p>
+<p class="sub">{{ e.campaign_id }} · {{ e.days }} day{{ "" if e.days == 1 else "s" }}{% if e.daily %} · {{ e.daily[0].date }} to {{ e.daily[-1].date }}{% endif %}</p>
 <p class="headline" id="headline">{{ headline }}</p>
 
 <h2>Funnel (treated group)</h2>

@@ -257,9 +257,11 @@ class Evaluation:
 
     @property
     def touches_per_subscriber_month(self) -> float | None:
+        """Touches per treated customer per month over the campaign's real span: a span shorter than a
+        month is that month (a day's touches are never multiplied up to 30 days' worth)."""
         if not self.treated.customers:
             return None
-        return self.touches / self.treated.customers / (self.days / DAYS_PER_MONTH)
+        return self.touches / self.treated.customers / (max(self.days, DAYS_PER_MONTH) / DAYS_PER_MONTH)
 
     @property
     def funnel(self) -> tuple[tuple[str, int], ...]:
@@ -390,7 +392,7 @@ def evaluate_campaign(
         return GroupStats(
             customers=len(members),
             contacted=len(members & first_contact.keys()),
-            responders=len(members & responses.keys()),
+            responders=len(members & (responses.keys() | first_conversion.keys())),   # a conversion is a response
             converters=len(members & first_conversion.keys()),
             unsubscribed_7d=len(members & unsubscribed),
         )
