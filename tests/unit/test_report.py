@@ -17,7 +17,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 
 def a_campaign_result(treated: int = 1000, converted_t: int = 200, control: int = 1000, converted_c: int = 150,
-                      name: str = "出境漫游包 / Outbound roaming pack", days_active: int = 3) -> Evaluation:
+                      name: str = "出境漫游包 / Outbound roaming pack", days_active: int = 3,
+                      days: int = 30) -> Evaluation:
     """Customers spread over `days_active` days; the first `converted_*` of each group convert and respond."""
     rows: list[dict] = []
     for i in range(treated):
@@ -37,7 +38,7 @@ def a_campaign_result(treated: int = 1000, converted_t: int = 200, control: int 
         if i < converted_c:
             rows.append({"kind": "conversion", "customer_id": f"c{i}", "campaign_id": "roam", "group": "control",
                          "at": (START + timedelta(days=1)).isoformat()})
-    return evaluate_campaign("roam", rows, cost_per_contact=0.05, offer_value=30.0, days=30, name=name)
+    return evaluate_campaign("roam", rows, cost_per_contact=0.05, offer_value=30.0, days=days, name=name)
 
 
 class Page(HTMLParser):
@@ -142,7 +143,8 @@ def test_unmeasurable_lift_and_no_activity_still_render():
 
 
 def test_a_single_day_and_a_one_customer_interval_render():
-    page = Page(render_html(a_campaign_result(treated=1, converted_t=1, control=1, converted_c=0, days_active=1)))
+    page = Page(render_html(a_campaign_result(treated=1, converted_t=1, control=1, converted_c=0, days_active=1,
+                                              days=1)))
     assert page.svgs["trend"]["shapes"].count("circle") == 3
     # one customer a group: the score interval spans almost everything, and the note says why
     assert {"+100.0 pp", "-12.2 pp"} <= set(page.svgs["lift"]["text"])   # the ends, labelled apart
