@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("MARKETING_PROJECT_DIR", str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# the CLI's local-stack state: never the checkout's own .marketing/ (a developer's running stack)
+os.environ.setdefault("MARKETING_STATE_DIR", tempfile.mkdtemp(prefix="marketing-state-"))
 
 
 # One in-process synth of the CDK app per pytest session, shared by the infra tests and the integration

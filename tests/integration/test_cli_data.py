@@ -26,6 +26,7 @@ from tests.integration.world import World, a_campaign, a_profile, an_event
 def stack(world: World, monkeypatch, tmp_path) -> World:
     """The world's stack as the commands' target; the working directory (and its .marketing/) is tmp_path."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path / ".marketing"))
     monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
     return world
 
@@ -208,7 +209,8 @@ def test_a_100k_row_file_streams_in_with_a_progress_bar(stack, tmp_path):
 
 
 def test_an_unreachable_stack_exits_3(aws, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)  # no .marketing/local.json: no local stack is running
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path / ".marketing"))  # no local.json: no local stack is running
     path = write_lines(tmp_path / "profiles.jsonl", a_profile())
 
     code, _, errors = run("profiles", "import", str(path))

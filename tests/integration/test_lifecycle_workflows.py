@@ -190,8 +190,13 @@ def test_cli_submit_approve_status_report(flows, monkeypatch, tmp_path):
     second = runner.invoke(app, ["campaign", "approve", "app-login-offer", "--by", "carol", "--comment", "ok"])
     assert second.exit_code == 0, second.output
     assert desk.wait_for_status("app-login-offer", "evaluated") == "evaluated"
-    status = runner.invoke(app, ["campaign", "status", "app-login-offer"])
+    status = runner.invoke(app, ["campaign", "status", "app-login-offer"], env={"COLUMNS": "80"})
     assert status.exit_code == 0 and "evaluated" in status.output and "carol" in status.output
+    assert "…" not in status.output, "at 80 columns the trail folds, it never cuts"
+    as_json = runner.invoke(app, ["campaign", "status", "app-login-offer", "--json"])
+    records = [json.loads(line) for line in as_json.output.splitlines()]     # JSON lines, one record each
+    assert records[0]["record"] == "request" and records[0]["status"] == "evaluated"
+    assert {r["action"] for r in records[1:]} >= {"submitted", "approved"} and records[1]["record"] == "transition"
     out = tmp_path / "r.html"
     report = runner.invoke(app, ["campaign", "report", "app-login-offer", "--out", str(out)])
     assert report.exit_code == 0 and "Success rate" in report.output

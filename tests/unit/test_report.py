@@ -17,7 +17,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 
 def a_campaign_result(treated: int = 1000, converted_t: int = 200, control: int = 1000, converted_c: int = 150,
-                      name: str = "出境漫游包 / Outbound roaming pack", days_active: int = 3) -> Evaluation:
+                      name: str = "出境漫游包 / Outbound roaming pack", days_active: int = 3,
+                      days: int = 30) -> Evaluation:
     """Customers spread over `days_active` days; the first `converted_*` of each group convert and respond."""
     rows: list[dict] = []
     for i in range(treated):
@@ -37,7 +38,7 @@ def a_campaign_result(treated: int = 1000, converted_t: int = 200, control: int 
         if i < converted_c:
             rows.append({"kind": "conversion", "customer_id": f"c{i}", "campaign_id": "roam", "group": "control",
                          "at": (START + timedelta(days=1)).isoformat()})
-    return evaluate_campaign("roam", rows, cost_per_contact=0.05, offer_value=30.0, days=30, name=name)
+    return evaluate_campaign("roam", rows, cost_per_contact=0.05, offer_value=30.0, days=days, name=name)
 
 
 class Page(HTMLParser):
@@ -141,11 +142,14 @@ def test_unmeasurable_lift_and_no_activity_still_render():
     assert "Notes" in page.visible
 
 
-def test_a_single_day_and_a_degenerate_interval_render():
-    page = Page(render_html(a_campaign_result(treated=1, converted_t=1, control=1, converted_c=0, days_active=1)))
+def test_a_single_day_and_a_one_customer_interval_render():
+    page = Page(render_html(a_campaign_result(treated=1, converted_t=1, control=1, converted_c=0, days_active=1,
+                                              days=1)))
     assert page.svgs["trend"]["shapes"].count("circle") == 3
-    assert {"+100.0 pp", "95% CI +100.0 pp to +100.0 pp"} <= set(page.svgs["lift"]["text"])
-    assert "degenerate" in page.visible
+    # one customer a group: the score interval spans almost everything, and the note says why
+    assert {"+100.0 pp", "-12.2 pp"} <= set(page.svgs["lift"]["text"])   # the ends, labelled apart
+    assert "too small to tell" in page.visible
+    assert "1 day" in page.visible and "1 days" not in page.visible
 
 
 def test_render_json_is_strict_json_with_the_headline():
@@ -155,7 +159,7 @@ def test_render_json_is_strict_json_with_the_headline():
     assert data["name"] == "出境漫游包 / Outbound roaming pack"  # not \\u-escaped in the file
     assert "出境漫游包" in render_json(evaluation)
     assert data["lift"]["p_value"] == pytest.approx(0.0032563, abs=1e-6)
-    assert data["lift"]["absolute_ci"] == pytest.approx([0.0167672, 0.0832328], abs=1e-6)
+    assert data["lift"]["absolute_ci"] == pytest.approx([0.0167011, 0.0832267], abs=1e-6)   # Newcombe
     assert data["groups"]["control"]["success_rate"] == 0.15
     assert data["cost"] == {"cost_per_contact": 0.05, "offer_value": 30.0, "touches": 1000, "total": 6050.0,
                             "per_conversion": 30.25, "incremental_conversions": pytest.approx(50.0),

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {"marketing": ROOT / "layers" / "marketing" / "python" / "marketing",
             "marketing_tools": ROOT / "tools" / "marketing_tools"}
-TOOLS_ONLY = {"marketing_tools", "moto", "typer", "rich", "subprocess"}
+TOOLS_ONLY = {"marketing_tools", "moto", "typer", "rich", "subprocess", "statsmodels", "numpy", "scipy", "pandas"}
 
 
 def _module_name(package: str, path: Path) -> str:

@@ -6,6 +6,7 @@ Same exit codes as the rest of the CLI: 0 success, 1 invalid input or a decision
 from __future__ import annotations
 
 import json
+import sys
 import webbrowser
 from pathlib import Path
 from typing import Optional
@@ -80,8 +81,9 @@ def campaign_status(campaign_id: str = typer.Argument(...), as_json: bool = type
     if item is None and not trail:
         err.print(f"[red]no workflow record for campaign {campaign_id!r}[/]")
         raise typer.Exit(1)
-    if as_json:
-        console.print_json(json.dumps({"request": item, "trail": trail}, ensure_ascii=False, default=str))
+    if as_json:   # JSON lines, as everywhere records are printed: the pending request, then each transition
+        for record in ([{"record": "request", **item}] if item else []) + [{"record": "transition", **row} for row in trail]:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         return
     if item:
         approvers = ", ".join(item.get("approvers") or []) or "none"
@@ -91,7 +93,7 @@ def campaign_status(campaign_id: str = typer.Argument(...), as_json: bool = type
         console.print(f"[bold]{campaign_id}[/]: {trail[-1]['action']}")
     table = Table(title="audit trail")
     for column in ("when", "who", "action", "comment"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")   # ids and names wrap whole at any width, never cut
     for row in trail:
         table.add_row(str(row["at"]), str(row.get("by", "")), str(row["action"]), str(row.get("comment") or ""))
     console.print(table)

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from marketing.data import TAGS, packaged
 from marketing_tools.files import EventRecord, HeaderError, ProfileFile, Row, count_lines, event_rows, tag_types
 from marketing_tools.cli import target as targets
-from marketing_tools.cli.target import STATE_DIR, console, err
+from marketing_tools.cli.target import console, err, state_dir
 
 profiles_app = typer.Typer(no_args_is_help=True, help="Customer profiles (SPEC 4.2) in the profiles table.")
 events_app = typer.Typer(no_args_is_help=True, help="Customer events (SPEC 4.1) on the customer-events stream.")
@@ -273,7 +273,7 @@ def _wait(target: Any, pending: set[str], started: float, published_at: float, t
     events = len(pending)
     log = _DecisionLogTail(target.client("s3"), target.env["DECISIONS_BUCKET"],
                            since=datetime.fromtimestamp(started, timezone.utc) - timedelta(minutes=5))
-    status_file = STATE_DIR / "status.json" if target.name == "local" else None
+    status_file = state_dir() / "status.json" if target.name == "local" else None
     deadline = time.monotonic() + timeout
     decided = 0
     with _progress() as progress:

@@ -77,7 +77,7 @@ def decisions(
         return
     table = Table(title=f"{len(rows)} decision record(s)")
     for column in ("event_id", "customer_id", "campaign_id", "outcome", "reason", "channel", "detail", "latency_ms"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")   # ids wrap whole at any width, never cut
     for row in list(rows.values())[:limit]:
         table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in
                         ("event_id", "customer_id", "campaign_id", "outcome", "reason", "channel", "detail", "latency_ms")])

@@ -65,7 +65,7 @@ def _show(status: int, body: Any) -> None:
     if status >= 400:
         err.print(f"[red]{status}[/] {body.get('message') if isinstance(body, dict) else body}")
         raise typer.Exit(1)
-    sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")   # one JSON line, like every --json
 
 
 @offers_app.command("get")
@@ -128,7 +128,7 @@ def responses(
     columns = ("at", "customer_id", "campaign_id", "kind", "group", "channel", "event_id")
     table = Table(title=f"{len(records)} response record(s)")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")   # ids wrap whole at any width, never cut
     for record in records:
         row = record.model_dump(mode="json")
         table.add_row(*[str(row.get(c) or "") for c in columns])

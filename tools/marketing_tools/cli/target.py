@@ -14,13 +14,28 @@ import typer
 from rich.console import Console
 
 from marketing.data import CATALOG, packaged
+from marketing_tools.project import ProjectNotFound, project_root
 from marketing.domain.catalog import EventCatalog
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error line stays one line, also in pipes
 
-STATE_DIR = Path(".marketing")
-STATE_FILE = STATE_DIR / "local.json"
+def state_dir() -> Path:
+    """Where `marketing local up` keeps the running stack's state, so every command finds it from any
+    directory: MARKETING_STATE_DIR, else .marketing/ in the project (found from any directory inside
+    it, marketing_tools.project), else .marketing/ here."""
+    configured = os.environ.get("MARKETING_STATE_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        return project_root() / ".marketing"
+    except ProjectNotFound:
+        return Path(".marketing")
+
+
+def state_file() -> Path:
+    return state_dir() / "local.json"
+
 UNREACHABLE = 3
 
 
@@ -58,10 +73,11 @@ def resolve_target(stack: str | None) -> Target:
             raise typer.Exit(UNREACHABLE) from None
         # output keys cannot hold "_"; each output's description is the environment variable name
         return Target({o.get("Description", o["OutputKey"]): o["OutputValue"] for o in outputs}, None, stack)
-    if not STATE_FILE.exists():
-        err.print("[red]no local stack is running[/] (start it with `marketing local up`, or pass --stack NAME)")
+    if not state_file().exists():
+        err.print(f"[red]no local stack is running[/] (no {state_file()}; start it with `marketing local up`, "
+                  "or pass --stack NAME)")
         raise typer.Exit(UNREACHABLE)
-    state = json.loads(STATE_FILE.read_text())
+    state = json.loads(state_file().read_text())
     import urllib.request
 
     try:

@@ -50,7 +50,7 @@ class StatusRecorder:
 
     def record(self, started: float, moved: int) -> None:
         """`started`: time.time() when the round began; `moved`: records it completed."""
-        changed = (self._idle_since is None) != (moved == 0)
+        changed = (self._idle_since is None) == (moved == 0)   # busy turned idle, or idle turned busy
         if moved:
             self._idle_since = None
         elif self._idle_since is None:

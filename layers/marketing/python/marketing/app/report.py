@@ -143,7 +143,7 @@ svg{display:block;margin:.5em 0 1.5em;max-width:100%;height:auto} svg text{font-
 </style></head>
 <body>
 <h1>Campaign evaluation: {{ e.name }}</h1>
-<p class="sub">{{ e.campaign_id }} · {{ e.days }} days{% if e.daily %} · {{ e.daily[0].date }} to {{ e.daily[-1].date }}{% endif %}</p>
+<p class="sub">{{ e.campaign_id }} · {{ e.days }} day{{ "" if e.days == 1 else "s" }}{% if e.daily %} · {{ e.daily[0].date }} to {{ e.daily[-1].date }}{% endif %}</p>
 <p class="headline" id="headline">{{ headline }}</p>
 
 <h2>Funnel (treated group)</h2>
@@ -195,7 +195,7 @@ svg{display:block;margin:.5em 0 1.5em;max-width:100%;height:auto} svg text{font-
 <h2>Lift</h2>
 <table id="lift-table">
 <tr><td>absolute lift</td><td>{{ pp(l.absolute) }}</td></tr>
-<tr><td>{{ conf }} interval (Wald, unpooled)</td><td>{% if l.absolute_ci %}{{ pp(l.absolute_ci[0]) }} to {{ pp(l.absolute_ci[1]) }}{% else %}n/a{% endif %}</td></tr>
+<tr><td>{{ conf }} interval (Newcombe score)</td><td>{% if l.absolute_ci %}{{ pp(l.absolute_ci[0]) }} to {{ pp(l.absolute_ci[1]) }}{% else %}n/a{% endif %}</td></tr>
 <tr><td>relative lift</td><td>{{ pct(l.relative) }}</td></tr>
 <tr><td>{{ conf }} interval (delta method, log ratio)</td><td>{% if l.relative_ci %}{{ pct(l.relative_ci[0]) }} to {{ pct(l.relative_ci[1]) }}{% else %}n/a{% endif %}</td></tr>
 <tr><td>z (pooled)</td><td>{{ num(l.z) }}</td></tr>

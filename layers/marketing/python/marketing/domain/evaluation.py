@@ -48,12 +48,33 @@ def critical_value(confidence: float) -> float:
     return (lo + hi) / 2.0
 
 
+def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:
+    """The Wilson score interval of one proportion (n > 0)."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_interval(successes_t: int, n_t: int, successes_c: int, n_c: int, z: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of p_t - p_c (method 10, 1998): the two Wilson intervals combined."""
+    p_t, p_c = successes_t / n_t, successes_c / n_c
+    low_t, high_t = wilson_interval(successes_t, n_t, z)
+    low_c, high_c = wilson_interval(successes_c, n_c, z)
+    difference = p_t - p_c
+    return (max(-1.0, difference - math.sqrt((p_t - low_t) ** 2 + (high_c - p_c) ** 2)),
+            min(1.0, difference + math.sqrt((high_t - p_t) ** 2 + (p_c - low_c) ** 2)))
+
+
 @dataclass(frozen=True, slots=True)
 class Lift:
     """Treated vs control success rates and what the difference is worth.
 
-    `absolute` is rate_t - rate_c. Its interval is the Wald interval on the difference with the
-    unpooled standard error sqrt(p_t(1-p_t)/n_t + p_c(1-p_c)/n_c), clipped to [-1, 1]. `z` and
+    `absolute` is rate_t - rate_c. Its interval is Newcombe's hybrid score interval (his method 10:
+    each group's Wilson score interval, combined), which keeps its coverage at the sizes small
+    campaigns have, where the Wald interval under-covers (at 200 treated / 60 control, 8% vs 3%, a
+    nominal 95% Wald interval covers 92.9%, this one 96.8%; tests/unit/test_evaluation.py computes
+    both exactly and checks every interval against statsmodels). `z` and
     `p_value` are the two-sided two-proportion z-test with the pooled standard error (the null says
     both rates are equal, so one rate is estimated from both groups). `relative` is
     rate_t / rate_c - 1; its interval comes from the delta method on log(rate_t / rate_c), defined
@@ -106,7 +127,7 @@ def two_proportion(successes_t: int, n_t: int, successes_c: int, n_c: int, confi
     notes: list[str] = []
     absolute = rate_t - rate_c
     se = math.sqrt(rate_t * (1 - rate_t) / n_t + rate_c * (1 - rate_c) / n_c)
-    absolute_ci = (max(-1.0, absolute - z_crit * se), min(1.0, absolute + z_crit * se))
+    absolute_ci = newcombe_interval(successes_t, n_t, successes_c, n_c, z_crit)
 
     pooled = (successes_t + successes_c) / (n_t + n_c)
     se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
@@ -120,7 +141,7 @@ def two_proportion(successes_t: int, n_t: int, successes_c: int, n_c: int, confi
     if successes_t == 0 and successes_c == 0:
         notes.append("no conversions in either group: no lift, relative lift undefined")
     elif se == 0.0:
-        notes.append("every rate is 0% or 100%: the interval is degenerate, the groups are too small to tell")
+        notes.append("every rate is 0% or 100%: the groups are too small to tell")
     elif min(n * p for n in (n_t, n_c) for p in (pooled, 1 - pooled)) < SMALL_SAMPLE:
         notes.append(f"fewer than {SMALL_SAMPLE} expected conversions or non-conversions in a group: "
                      "the normal approximation is rough, read the interval and p-value with care")
@@ -236,9 +257,11 @@ class Evaluation:
 
     @property
     def touches_per_subscriber_month(self) -> float | None:
+        """Touches per treated customer per month over the campaign's real span: a span shorter than a
+        month is that month (a day's touches are never multiplied up to 30 days' worth)."""
         if not self.treated.customers:
             return None
-        return self.touches / self.treated.customers / (self.days / DAYS_PER_MONTH)
+        return self.touches / self.treated.customers / (max(self.days, DAYS_PER_MONTH) / DAYS_PER_MONTH)
 
     @property
     def funnel(self) -> tuple[tuple[str, int], ...]:
@@ -369,7 +392,7 @@ def evaluate_campaign(
         return GroupStats(
             customers=len(members),
             contacted=len(members & first_contact.keys()),
-            responders=len(members & responses.keys()),
+            responders=len(members & (responses.keys() | first_conversion.keys())),   # a conversion is a response
             converters=len(members & first_conversion.keys()),
             unsubscribed_7d=len(members & unsubscribed),
         )
