@@ -447,9 +447,7 @@ class JsonLogicPeer:
 # =========================================================================== speed check
 
 if __name__ == "__main__":
-    import sys
     import time
-    from pathlib import Path
 
     from tests.bench.workload import make_workload
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from marketing.domain.decisions import current_records
 from marketing.domain.models import Outcome, Reason

@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse
 
 from marketing.adapters.aws import DynamoPolicyStore, from_item

@@ -12,7 +12,7 @@ import pytest
 
 from marketing.adapters.aws_responses import DynamoOfferBoard, DynamoResponseStore
 from marketing_tools.emulator.offer_api import LocalOfferApi
-from tests.integration.world import a_campaign, a_profile, an_event, now_utc
+from tests.integration.world import a_campaign, a_profile, an_event
 
 CUSTOMER = "8613800000001"
 
