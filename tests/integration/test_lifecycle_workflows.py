@@ -233,8 +233,17 @@ def test_the_approval_link_shows_the_estimate_and_takes_the_same_decisions(flows
     forged = handler(_api_event("POST", "/approvals/roam-link/not-the-id", "action=approve&by=bob"),
                      LocalContext("approval-link"))
     assert forged["statusCode"] == 404
+    peek = handler(_api_event("GET", "/approvals/roam-link/not-the-id"), LocalContext("approval-link"))
+    assert peek["statusCode"] == 404 and "ann" not in peek["body"] and "events_replayed" not in peek["body"]
+    for body in ('["approve"]', '{"action": "approve", "by": 7}', '{"action": "approve", "by', "[]"):
+        malformed = handler(_api_event("POST", path, body), LocalContext("approval-link"))
+        assert malformed["statusCode"] == 400, body
+    for disguise in ("ANN", "ann%E2%80%8B", "%EF%BD%81nn", "ann%40example.com", "+ann+"):  # case, zero-width, fullwidth
+        own = handler(_api_event("POST", path, f"action=approve&by={disguise}"), LocalContext("approval-link"))
+        assert own["statusCode"] == 409 and "submitter" in own["body"], disguise
     own = handler(_api_event("POST", path, "action=approve&by=ann"), LocalContext("approval-link"))
     assert own["statusCode"] == 409 and "submitter" in own["body"]
+    assert desk.status("roam-link")[0]["approvers"] == []        # nothing approved by any of it
     ok = handler(_api_event("POST", path, "action=approve&by=bob&comment=via+link"), LocalContext("approval-link"))
     assert ok["statusCode"] == 200
     assert desk.wait(submission.execution_arn)["status"] == "SUCCEEDED"

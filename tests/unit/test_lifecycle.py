@@ -122,3 +122,29 @@ def test_definitions_refuse_missing_functions_and_bad_timings():
         evaluation_definition({}, "arn:topic")
     with pytest.raises(ValueError):
         Timings(approval_timeout_s=10, approval_heartbeat_s=10)
+
+
+# ---------------------------------------------------------------- identities, as the rules compare them
+
+from marketing.domain.approval import identity, same_person  # noqa: E402
+
+
+@pytest.mark.parametrize("disguise", ["LI.NA@EXAMPLE.COM", "li.na", "li.na\u200b@example.com", "ｌｉ.ｎａ@example.com",
+                                      " li.na@example.com ", "li.\u2060na@example.com", "Li.Na"])
+def test_the_submitter_in_disguise_is_still_the_submitter(disguise):
+    request = ApprovalRequest("roam", submitter="li.na@example.com", required=2)
+    assert same_person(disguise, "li.na@example.com")
+    assert judge_approval(request, disguise).refused is Refused.SELF_APPROVAL
+
+
+@pytest.mark.parametrize("second", ["BOB", "bob@example.com", "b\u200bob"])
+def test_one_approver_under_two_spellings_is_one_approver(second):
+    request = ApprovalRequest("roam", submitter="ann", required=2, approvers=("bob",))
+    assert judge_approval(request, second).refused is Refused.ALREADY_APPROVED
+
+
+def test_different_people_stay_different():
+    assert not same_person("li.na@example.com", "li.nan@example.com")
+    assert not same_person("li.na@example.com", "li.na@other.example")  # two addresses: the whole address counts
+    assert identity("\u200b \u2060") == ""
+    assert judge_approval(ApprovalRequest("roam", submitter="ann", required=1), "\u200b").refused is Refused.NO_USER

@@ -25,14 +25,28 @@ def _html(status: int, title: str, body: str) -> Response:
                     body=_PAGE.format(title=escape(title), body=body))
 
 
+def _form(raw: str) -> dict[str, str] | None:
+    """A form post or a JSON object whose values are strings; anything else is None (a 400)."""
+    if raw.lstrip().startswith(("{", "[")) or not raw.strip():
+        try:
+            data = json.loads(raw or "{}")
+        except ValueError:
+            return None
+    else:
+        data = {k: v[0] for k, v in parse_qs(raw).items()}
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return None
+    return data
+
+
 def build_api(workflow: CampaignWorkflow) -> APIGatewayRestResolver:
     api = APIGatewayRestResolver()
 
     @api.get("/approvals/<campaign_id>/<request_id>")
     def show(campaign_id: str, request_id: str) -> Response:
-        item, trail = workflow.status(campaign_id)
+        item = workflow.linked_request(campaign_id, request_id)
         action = api.current_event.get_query_string_value("action", "approve")
-        if item is None:
+        if item is None:   # a wrong or expired link shows nothing
             return _html(404, "Unknown approval request", "<p>No such campaign approval request.</p>")
         estimate = json.dumps(json.loads(item.get("estimate") or "{}"), indent=2, ensure_ascii=False)
         approvers = ", ".join(item.get("approvers") or []) or "none yet"
@@ -49,9 +63,10 @@ def build_api(workflow: CampaignWorkflow) -> APIGatewayRestResolver:
 
     @api.post("/approvals/<campaign_id>/<request_id>")
     def decide(campaign_id: str, request_id: str) -> Response:
-        raw = api.current_event.decoded_body or ""
-        form = {k: v[0] for k, v in parse_qs(raw).items()} if "=" in raw and not raw.lstrip().startswith("{") \
-            else json.loads(raw or "{}")
+        form = _form(api.current_event.decoded_body or "")
+        if form is None:
+            return _html(400, "Unreadable form", "<p>The request must be a form or a JSON object of strings "
+                                                 "(action, by, comment).</p>")
         action = form.get("action")
         if action not in ("approve", "reject"):
             return _html(400, "Approve or reject?", "<p>The form must say approve or reject.</p>")

@@ -6,6 +6,7 @@ Never resumes a workflow the rules refuse: a refused approval leaves the task to
 """
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -194,6 +195,14 @@ class CampaignWorkflow:
         item = self._audit.get_request(campaign_id) or {}
         return DecisionResult(False, item.get("status", "unknown"), Refused.NOT_PENDING.value,
                               tuple(item.get("approvers") or ()), int(item.get("required", 1)))
+
+    def linked_request(self, campaign_id: str, request_id: str) -> dict[str, Any] | None:
+        """The request an approval link names, or None unless the link's id is this request's (the id is
+        the link's only secret: a wrong one learns nothing, not even that the campaign exists)."""
+        item = self._audit.get_request(campaign_id)
+        if item is None or not hmac.compare_digest(str(item.get("request_id") or ""), request_id):
+            return None
+        return {k: v for k, v in item.items() if k not in ("token", "request_id")}
 
     def status(self, campaign_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         item = self._audit.get_request(campaign_id)

@@ -5,6 +5,7 @@ the clock; the use case (marketing.app.approvals) records and acts on what this 
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -67,21 +68,39 @@ class Verdict:
         return self.refused.value if self.refused else "accepted"
 
 
+def identity(name: str) -> str:
+    """A person's name as the rules compare it: Unicode NFKC, case folded, without invisible characters
+    (zero-width spaces, joiners, BOMs) or spaces; `Li.Na@Example.com`, `li.na@example.com` and
+    `li.na\u200b@example.com` are one identity."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc", "Zs"))
+
+
+def same_person(a: str, b: str) -> bool:
+    """Equal identities, or an address and its local part (`li.na@example.com` is `li.na`)."""
+    a, b = identity(a), identity(b)
+    if a == b:
+        return True
+    local_a, at_a, _ = a.partition("@")
+    local_b, at_b, _ = b.partition("@")
+    return bool(at_a) != bool(at_b) and (local_a if at_a else a) == (local_b if at_b else b)
+
+
 def judge_approval(request: ApprovalRequest, by: str) -> Verdict:
-    if not by.strip():
+    if not identity(by):
         return Verdict(False, refused=Refused.NO_USER)
     if request.status != ApprovalStatus.PENDING:
         return Verdict(False, refused=Refused.NOT_PENDING)
-    if by == request.submitter:
+    if same_person(by, request.submitter):
         return Verdict(False, refused=Refused.SELF_APPROVAL)
-    if by in request.approvers:
+    if any(same_person(by, approver) for approver in request.approvers):
         return Verdict(False, refused=Refused.ALREADY_APPROVED)
     return Verdict(True, complete=len(request.approvers) + 1 >= request.required)
 
 
 def judge_rejection(request: ApprovalRequest, by: str, comment: str | None) -> Verdict:
     """Any named user may reject (the submitter may withdraw their own campaign), always with a reason."""
-    if not by.strip():
+    if not identity(by):
         return Verdict(False, refused=Refused.NO_USER)
     if request.status != ApprovalStatus.PENDING:
         return Verdict(False, refused=Refused.NOT_PENDING)
