@@ -5,6 +5,8 @@ Values only: nothing here reads the clock, the environment or AWS. Campaign defi
 """
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -123,6 +125,19 @@ class Consents(BaseModel):
     dnd: bool = False
 
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+class MonthUsage(BaseModel):
+    """One month of a customer's usage (SPEC 4.8): what the tariff advisor re-rates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    voice_min: float = Field(default=0, ge=0)
+    data_gb: float = Field(default=0, ge=0)
+    sms: float = Field(default=0, ge=0)
+
+
 class Profile(BaseModel):
     """A customer profile (SPEC 4.2). Tag values are scalars or lists of scalars."""
 
@@ -140,6 +155,16 @@ class Profile(BaseModel):
     channel_preference: list[PreferredChannel] = Field(default_factory=list)
     # the SNS platform endpoint ARN the customer's app registered (app push goes there); extends SPEC 4.2
     push_endpoint: str | None = None
+    # monthly usage keyed by month in the customer's timezone ("2026-11"), SPEC 4.8
+    usage: dict[str, MonthUsage] = Field(default_factory=dict)
+
+    @field_validator("usage")
+    @classmethod
+    def _months(cls, usage: dict[str, MonthUsage]) -> dict[str, MonthUsage]:
+        bad = [k for k in usage if not _MONTH.fullmatch(k)]
+        if bad:
+            raise ValueError(f"usage is keyed by month (YYYY-MM), not {', '.join(sorted(bad))}")
+        return usage
 
     @field_validator("tags")
     @classmethod
