@@ -44,7 +44,12 @@ def campaign_submit(file: Path = typer.Argument(..., help="campaign definition, 
         for error in loaded.errors:
             err.print(f"  {file}: {error}", highlight=False, markup=False)
         raise typer.Exit(1)
-    submission = _desk(stack).submit(loaded.campaign.definition(), by, comment, evaluate_after)
+    desk = _desk(stack)
+    live = _campaign_rows(targets.resolve_target(stack)).get(loaded.campaign.id, {})
+    if live.get("state") == "active":
+        err.print(f"[yellow]! campaign {loaded.campaign.id!r} is live now[/]: approving this submission replaces "
+                  "its definition (counters and contact history carry over)")
+    submission = desk.submit(loaded.campaign.definition(), by, comment, evaluate_after)
     console.print(f"[green]✓[/] submitted {submission.campaign_id!r} for approval by someone other than {by}")
     console.print(f"  execution {submission.execution_arn}")
 
@@ -96,6 +101,54 @@ def campaign_status(campaign_id: str = typer.Argument(...), as_json: bool = type
         table.add_column(column, overflow="fold")   # ids and names wrap whole at any width, never cut
     for row in trail:
         table.add_row(str(row["at"]), str(row.get("by", "")), str(row["action"]), str(row.get("comment") or ""))
+    console.print(table)
+
+
+def _campaign_rows(target) -> dict[str, dict]:
+    """Every campaign the stack knows: its definition's row in the campaigns table, and its workflow request."""
+    from marketing.adapters.aws import from_item
+
+    rows: dict[str, dict] = {}
+    dynamodb = target.client("dynamodb")
+    for table, kind in ((target.env["CAMPAIGNS_TABLE"], "campaign"), (target.env["AUDIT_TABLE"], "request")):
+        kwargs: dict = {"TableName": table}
+        if kind == "request":
+            kwargs.update(FilterExpression="sk = :r", ExpressionAttributeValues={":r": {"S": "request"}})
+        while True:
+            page = dynamodb.scan(**kwargs)
+            for item in page.get("Items", []):
+                data = from_item(item)
+                row = rows.setdefault(data["campaign_id"], {"campaign_id": data["campaign_id"]})
+                if kind == "campaign":
+                    definition = json.loads(data["definition"])
+                    schedule = definition.get("schedule") or {}
+                    row.update(state=data.get("status"), name=definition.get("name"),
+                               priority=definition.get("priority"), owner=definition.get("owner"),
+                               start=schedule.get("start"), end=schedule.get("end"))
+                else:
+                    row.update(workflow=data.get("status"), submitter=data.get("submitter"))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return rows
+
+
+@campaign_app.command("list")
+def campaign_list(as_json: bool = typer.Option(False, "--json", help="JSON lines"), stack: Optional[str] = STACK) -> None:
+    """Every campaign: whether it is live, where its workflow stands, priority, schedule, owner."""
+    rows = sorted(_campaign_rows(targets.resolve_target(stack)).values(),
+                  key=lambda r: (-(r.get("priority") or 0), r["campaign_id"]))
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        return
+    table = Table(title=f"{len(rows)} campaign(s)")
+    for column in ("campaign", "state", "workflow", "priority", "schedule", "owner"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        schedule = f"{row.get('start') or '?'} → {row.get('end') or '?'}" if row.get("start") else ""
+        table.add_row(row["campaign_id"], row.get("state") or "not live", row.get("workflow") or "-",
+                      str(row.get("priority", "")), schedule, row.get("owner") or row.get("submitter") or "")
     console.print(table)
 
 

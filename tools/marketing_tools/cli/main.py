@@ -19,6 +19,7 @@ from marketing_tools.cli.data import events_app, profiles_app
 from marketing_tools.cli.local import local_app
 from marketing_tools.cli.offers import offers_app, responses, sms_app
 from marketing_tools.cli.policy import policy_app
+from marketing_tools.cli.samples import samples_app
 from marketing_tools.cli.tariff import tariff_app
 from marketing_tools.cli.target import console, err
 
@@ -31,6 +32,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(offers_app, name="offers")
 app.add_typer(sms_app, name="sms")
 app.add_typer(tariff_app, name="tariff")
+app.add_typer(samples_app, name="samples")
 app.command()(responses)
 
 

@@ -12,22 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from marketing.adapters.aws import DynamoCampaignStore
-from marketing.domain.catalog import EventCatalog
-from marketing_tools.demo.run import load_campaigns
 from marketing_tools.emulator.runtime import Emulator, Pipeline
-from marketing.data import CATALOG, packaged
 from marketing_tools.emulator.offer_api import LocalOfferApi, serve_http
 from marketing_tools.emulator.status import StatusRecorder
 
 
 def main(state_file: str) -> None:
     emulator = Emulator()
-    env = emulator.create()
-    catalog = EventCatalog.from_file(packaged(CATALOG))
-    store = DynamoCampaignStore(emulator.client("dynamodb"), env["CAMPAIGNS_TABLE"], catalog)
-    for campaign in load_campaigns(catalog):
-        store.put_campaign(campaign)
+    env = emulator.create()   # no campaign is live: they arrive through approval (`marketing samples load`)
     pipeline = Pipeline(emulator.env, emulator.client)
     offer_api = serve_http(LocalOfferApi(env))  # the inbound offer API on 127.0.0.1 (local.json: offer_api)
     status = StatusRecorder(Path(state_file).with_name("status.json"))
