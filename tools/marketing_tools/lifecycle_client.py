@@ -12,7 +12,10 @@ from typing import Any, Callable
 
 from marketing import resources as r
 from marketing.adapters.aws_lifecycle import DynamoAuditTrail, S3ReportStore, StepFunctionsCallback, utc_now
+from marketing.adapters.aws import DynamoCampaignStates
 from marketing.app.approvals import CampaignWorkflow, DecisionResult
+from marketing.app.campaign_control import CampaignControl, ControlResult
+from marketing.domain.approval import Action
 from marketing.app.evaluate import report_keys
 from marketing.domain.catalog import EventCatalog
 
@@ -56,6 +59,15 @@ class LifecycleClient:
         name = f"{campaign_id}-eval-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
         return self._sfn.start_execution(stateMachineArn=self.env[r.EVALUATION.env], name=name,
                                          input=json.dumps({"campaign_id": campaign_id}))["executionArn"]
+
+    def control(self, campaign_id: str, action: Action, by: str, comment: str | None = None) -> ControlResult:
+        """Pause, resume or stop a live campaign (audited); stopping starts its evaluation now."""
+        control = CampaignControl(DynamoCampaignStates(self._client("dynamodb"), self.env[r.CAMPAIGNS.env]),
+                                  self.workflow._audit, utc_now)
+        result = control.change(campaign_id, action, by, comment)
+        if result.accepted and action is Action.STOPPED:
+            self.evaluate(campaign_id)
+        return result
 
     def approve(self, campaign_id: str, by: str, comment: str | None = None) -> DecisionResult:
         return self.workflow.decide(campaign_id, by, approve=True, comment=comment)

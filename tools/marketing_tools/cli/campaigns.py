@@ -78,6 +78,26 @@ def campaign_reject(campaign_id: str = typer.Argument(...), by: str = typer.Opti
     _decided(_desk(stack).reject(campaign_id, by, comment))
 
 
+def _control(action_name: str):
+    def command(campaign_id: str = typer.Argument(...), by: str = typer.Option(..., "--by", help="who acts"),
+                comment: Optional[str] = typer.Option(None, "--comment", help="why"),
+                stack: Optional[str] = STACK) -> None:
+        from marketing.domain.approval import Action
+
+        result = _desk(stack).control(campaign_id, Action(action_name), by, comment)
+        if not result.accepted:
+            err.print(f"[red]✗ refused:[/] {result.message}")
+            raise typer.Exit(1)
+        console.print(f"[green]✓[/] {result.message}; decide sees it within CAMPAIGN_CACHE_SECONDS"
+                      + ("; its evaluation has started" if action_name == "stopped" else ""))
+    return command
+
+
+campaign_app.command("pause", help="Stop matching a live campaign until it is resumed (audited).")(_control("paused"))
+campaign_app.command("resume", help="Match a paused campaign again (audited).")(_control("resumed"))
+campaign_app.command("stop", help="End a campaign now and evaluate it (audited).")(_control("stopped"))
+
+
 @campaign_app.command("status")
 def campaign_status(campaign_id: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json"),
                     stack: Optional[str] = STACK) -> None:

@@ -169,6 +169,24 @@ class DynamoCampaignStore:
         )
 
 
+class DynamoCampaignStates:
+    """The campaigns table's `status` as a live control changes it (app/campaign_control.py)."""
+
+    def __init__(self, client: Any, table: str):
+        self._client, self._table = client, table
+
+    def set_state(self, campaign_id: str, state: str, expected: tuple[str, ...]) -> bool:
+        values = {":s": {"S": state}, **{f":e{i}": {"S": e} for i, e in enumerate(expected)}}
+        try:
+            self._client.update_item(
+                TableName=self._table, Key={"campaign_id": {"S": campaign_id}}, UpdateExpression="SET #s = :s",
+                ConditionExpression="#s IN (" + ", ".join(f":e{i}" for i in range(len(expected))) + ")",
+                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=values)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
 class DynamoContactLedger:
     """Contact state. Everything a customer's limits need lives on one item, (customer, `state`):
     per campaign `n#ID` (contacts) and `t#ID` (last contact), per cap `PERIOD#KEY#COUNTER` counters,

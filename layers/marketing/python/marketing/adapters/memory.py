@@ -47,6 +47,14 @@ class MemoryCampaignStore:
     def put_campaign(self, campaign: Campaign, status: str = "active") -> None:
         self.items[campaign.id] = (campaign, status)
 
+    def set_state(self, campaign_id: str, state: str, expected: tuple[str, ...]) -> bool:
+        """The in-memory CampaignStates (app/campaign_control.py): the same items, the same condition."""
+        found = self.items.get(campaign_id)
+        if found is None or found[1] not in expected:
+            return False
+        self.items[campaign_id] = (found[0], state)
+        return True
+
 
 class MemoryContactLedger:
     def __init__(self) -> None:

@@ -33,6 +33,9 @@ class Action(StrEnum):
     EXPIRED = "expired"
     ACTIVATED = "activated"
     EVALUATED = "evaluated"
+    PAUSED = "paused"                  # live control: not matched until resumed
+    RESUMED = "resumed"
+    STOPPED = "stopped"                # ended early: evaluated now
 
 
 class Refused(StrEnum):
