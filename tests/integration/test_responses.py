@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import boto3
 import pytest
 
 from marketing.adapters.aws_responses import DynamoOfferBoard, DynamoResponseStore
@@ -247,3 +248,32 @@ def test_a_global_control_customer_s_conversion_is_attributed_as_holdout(world, 
     world.publish(an_event("order.completed", customer=CUSTOMER, product="ROAM_7D"))
     world.run()
     assert responses(world, "roam") == [("conversion", "holdout", None)]
+
+
+def test_the_customer_view_shows_contacts_responses_consents_from_the_customers_keys(world, sent, monkeypatch):
+    import marketing_tools.cli.target as cli_target
+    from typer.testing import CliRunner
+
+    from marketing_tools.cli.main import app
+    from marketing_tools.cli.target import Target
+
+    inbound_sms(world, "Y7")
+    world.run()
+    inbound_sms(world, "TD", message_id="in-2")
+    world.run()
+    monkeypatch.setattr(cli_target, "resolve_target", lambda stack: Target(world.env, None, "local"))
+    scans: list[str] = []   # a view never scans a table: it reads by the customer's key
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.Scan", lambda params, **_: scans.append(params["TableName"]))
+
+    result = CliRunner().invoke(app, ["customer", "view", CUSTOMER, "--json"])
+
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [r["record"] for r in records]
+    assert kinds[0] == "profile" and records[0]["consents"]["sms"] is False      # the opt-out, as stored
+    assert [(r["campaign_id"], r["channel"]) for r in records if r["record"] == "contact"] == [("roam", "sms")]
+    assert sorted(r["kind"] for r in records if r["record"] == "response") == ["response", "unsubscribe"]
+    assert scans == []
+    table = CliRunner().invoke(app, ["customer", "view", CUSTOMER], env={"COLUMNS": "100"})
+    assert table.exit_code == 0 and "1 contact(s)" in table.output and "2 response(s)" in table.output
+    assert CliRunner().invoke(app, ["customer", "view", "8613899999999"]).exit_code == 1

@@ -15,6 +15,7 @@ from rich.table import Table
 from marketing.domain.decisions import current_records
 from marketing_tools.cli import target as targets
 from marketing_tools.cli.campaigns import campaign_app
+from marketing_tools.cli.customer import customer_app
 from marketing_tools.cli.data import events_app, profiles_app
 from marketing_tools.cli.local import local_app
 from marketing_tools.cli.offers import offers_app, responses, sms_app
@@ -33,6 +34,7 @@ app.add_typer(offers_app, name="offers")
 app.add_typer(sms_app, name="sms")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(samples_app, name="samples")
+app.add_typer(customer_app, name="customer")
 app.command()(responses)
 
 
