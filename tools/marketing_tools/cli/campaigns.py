@@ -190,6 +190,53 @@ def campaign_report(campaign_id: str = typer.Argument(...),
         webbrowser.open(path.resolve().as_uri())
 
 
+@campaign_app.command("new")
+def campaign_new(template: Optional[str] = typer.Argument(None, help="a template of events/templates/ (none: list them)"),
+                 sets: list[str] = typer.Option([], "--set", help="key=value, a template parameter (repeatable)"),
+                 out: Optional[Path] = typer.Option(None, "-o", "--out", help="write the campaign here (default: stdout)")
+                 ) -> None:
+    """Write a campaign from the scenario library, filled in with --set values; it is validated first."""
+    import yaml
+
+    from marketing_tools.templates import TemplateError, available, load_template, parse_sets
+
+    if template is None:
+        try:
+            names = available()
+        except TemplateError as error:
+            err.print(f"[red]✗ {error}[/]")
+            raise typer.Exit(1) from None
+        table = Table(title="campaign templates (events/templates/)")
+        table.add_column("template", overflow="fold")
+        table.add_column("what it is", overflow="fold")
+        table.add_column("parameters", overflow="fold")
+        for name in names:
+            t = load_template(name)
+            table.add_row(name, t.description, ", ".join(f"{k}={v.get('default')}" for k, v in t.parameters.items()))
+        console.print(table)
+        return
+    try:
+        definition = load_template(template).render(parse_sets(sets))
+    except TemplateError as error:
+        err.print(f"[red]✗ {error}[/]")
+        raise typer.Exit(1) from None
+    from marketing.domain.campaigns import load_campaign
+
+    loaded = load_campaign(definition, catalog())
+    if not loaded.ok:
+        err.print(f"[red]✗ template {template} with these values is not a valid campaign: {len(loaded.errors)} error(s)[/]")
+        for error in loaded.errors:
+            err.print(f"  {error}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    text = f"# from template {template} (events/templates/{template}.yaml)\n" + yaml.safe_dump(
+        definition, allow_unicode=True, sort_keys=False, width=120)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"[green]✓[/] {out}: campaign {definition.get('id')!r} from template {template} (valid)")
+
+
 @campaign_app.command("validate")
 def campaign_validate(file: Path = typer.Argument(..., help="campaign definition, YAML or JSON")) -> None:
     """Exit 0 when valid; otherwise print every error with its path and exit 1."""
