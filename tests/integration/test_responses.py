@@ -13,7 +13,7 @@ import pytest
 
 from marketing.adapters.aws_responses import DynamoOfferBoard, DynamoResponseStore
 from marketing_tools.emulator.offer_api import LocalOfferApi
-from tests.integration.world import a_campaign, a_profile, an_event
+from tests.integration.world import a_campaign, a_profile, an_event, now_utc
 
 CUSTOMER = "8613800000001"
 
@@ -277,3 +277,39 @@ def test_the_customer_view_shows_contacts_responses_consents_from_the_customers_
     table = CliRunner().invoke(app, ["customer", "view", CUSTOMER], env={"COLUMNS": "100"})
     assert table.exit_code == 0 and "1 contact(s)" in table.output and "2 response(s)" in table.output
     assert CliRunner().invoke(app, ["customer", "view", "8613899999999"]).exit_code == 1
+
+
+def test_kpis_from_the_stacks_own_records(world, monkeypatch):
+    import marketing_tools.cli.target as cli_target
+    from typer.testing import CliRunner
+
+    from marketing.adapters.aws_lifecycle import DynamoAuditTrail
+    from marketing_tools.cli.main import app
+    from marketing_tools.cli.target import Target
+
+    other = "8613800000002"
+    world.add_campaigns(converting("roam"))
+    world.add_profiles(a_profile(CUSTOMER), a_profile(other))
+    world.publish(an_event(customer=CUSTOMER), an_event(customer=other))
+    world.run()
+    world.publish(an_event("order.completed", customer=CUSTOMER, product="ROAM_7D"))   # converts
+    world.run()
+    inbound_sms(world, "Y7", message_id="o-1", sender=f"+{other}")                    # accepts, then opts out
+    world.run()
+    inbound_sms(world, "TD", message_id="o-2", sender=f"+{other}")
+    world.run()
+    audit = DynamoAuditTrail(world.client("dynamodb"), world.env["AUDIT_TABLE"])
+    submitted = now_utc() - timedelta(hours=5)
+    audit.append("roam", {"at": submitted.isoformat(), "action": "submitted", "by": "ann"})
+    audit.append("roam", {"at": (submitted + timedelta(hours=3)).isoformat(), "action": "activated", "by": "workflow"})
+    monkeypatch.setattr(cli_target, "resolve_target", lambda stack: Target(world.env, None, "local"))
+
+    result = CliRunner().invoke(app, ["kpis", "--json"])
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert (figures["contacts"], figures["customers_contacted"]) == (2, 2)
+    assert figures["success_rate"] == 0.5 and figures["unsubscribe_rate_7d"] == 0.5
+    assert figures["touches_per_subscriber_month"] == 1.0
+    assert figures["lead_time_hours_median"] == pytest.approx(3.0) and figures["campaigns_launched"] == 1
+    assert CliRunner().invoke(app, ["kpis"], env={"COLUMNS": "100"}).exit_code == 0

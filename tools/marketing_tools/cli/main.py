@@ -17,6 +17,7 @@ from marketing_tools.cli import target as targets
 from marketing_tools.cli.campaigns import campaign_app
 from marketing_tools.cli.customer import customer_app
 from marketing_tools.cli.data import events_app, profiles_app
+from marketing_tools.cli.kpis import command as kpis
 from marketing_tools.cli.local import local_app
 from marketing_tools.cli.offers import offers_app, responses, sms_app
 from marketing_tools.cli.policy import policy_app
@@ -36,6 +37,7 @@ app.add_typer(tariff_app, name="tariff")
 app.add_typer(samples_app, name="samples")
 app.add_typer(customer_app, name="customer")
 app.command()(responses)
+app.command("kpis")(kpis)
 
 
 @app.command()
