@@ -300,7 +300,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
                     mark)
     console.print(dlq)
 
-    columns = ["sent", "holdout", "deferred", "throttled", "suppressed", "not_eligible", "expired", "lost_arbitration", "failed"]
+    columns = OUTCOME_COLUMNS
     table = Table(title="Decisions by outcome per campaign")
     table.add_column("campaign")
     for column in columns:
@@ -324,20 +324,25 @@ def print_summary(result: DemoResult, console: Console) -> None:
 
 
 _REPORT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo run</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}td:first-child{text-align:left}
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}
 .bar{fill:#3b82f6}</style></head><body>
 <h1>Event marketing demo — {{ generated }}</h1>
-<p>{{ r.events_published }} events, {{ r.sms }} SMS, {{ r.emails }} emails; decision latency p50 {{ r.latency_p50_ms }} ms,
-p99 {{ r.latency_p99_ms }} ms; {{ r.aws_calls_per_100_events }} AWS calls per 100 events.</p>
+<p>{{ num(r.events_published) }} events, {{ num(r.sms) }} SMS, {{ num(r.emails) }} emails; decision latency p50
+{{ r.latency_p50_ms }} ms, p99 {{ r.latency_p99_ms }} ms; {{ r.aws_calls_per_100_events }} AWS calls per 100 events.</p>
+{% if story %}<p>The story's campaign evaluation: <a href="{{ story }}">{{ story }}</a> (lift against its control group).</p>{% endif %}
 <h2>Decisions by outcome</h2>
-<svg width="640" height="{{ 24 * totals|length + 10 }}">{% for name, n in totals %}
+<svg width="{{ chart_width }}" height="{{ 24 * totals|length + 10 }}" role="img" aria-label="decisions by outcome">{% for name, n in totals %}
 <text x="0" y="{{ 24 * loop.index0 + 16 }}">{{ name }}</text>
-<rect class="bar" x="140" y="{{ 24 * loop.index0 + 4 }}" height="16" width="{{ (480 * n / top)|round(1) }}"></rect>
-<text x="{{ 146 + 480 * n / top }}" y="{{ 24 * loop.index0 + 16 }}">{{ n }}</text>{% endfor %}</svg>
-<h2>Per campaign</h2><table><tr><th>campaign</th>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for cid, counts in r.outcomes.items() %}<tr><td>{{ cid }}</td>{% for c in columns %}<td>{{ counts.get(c, 0) }}</td>{% endfor %}</tr>{% endfor %}
-</table><h2>Dead-lettered</h2><table>{% for k, v in r.dead_lettered.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+<rect class="bar" x="140" y="{{ 24 * loop.index0 + 4 }}" height="16" width="{{ (bar_span * n / top)|round(1) }}"></rect>
+<text x="{{ 146 + bar_span * n / top }}" y="{{ 24 * loop.index0 + 16 }}">{{ num(n) }}</text>{% endfor %}</svg>
+<h2>Per campaign</h2><table><tr><th>campaign</th>{% for c in columns %}<th>{{ c }}</th>{% endfor %}<th>responses</th><th>conversions (treated / holdout)</th></tr>
+{% for cid, counts in r.outcomes.items() %}{% set c = r.campaigns.get(cid, {}) %}<tr><td>{{ cid }}</td>{% for col in columns %}<td>{{ num(counts.get(col, 0)) }}</td>{% endfor %}
+<td>{{ num(c.get("responses", 0)) }}</td><td>{{ num(c.get("conversions_treated", 0)) }} / {{ num(c.get("conversions_holdout", 0)) }}</td></tr>{% endfor %}
+</table><h2>Dead-lettered</h2><table>{% for k, v in r.dead_lettered.items() %}<tr><td>{{ k }}</td><td>{{ num(v) }}</td></tr>{% endfor %}</table>
 </body></html>"""
+OUTCOME_COLUMNS = ["sent", "holdout", "deferred", "throttled", "suppressed", "not_eligible", "expired",
+                   "lost_arbitration", "failed"]
+BAR_SPAN, LABEL_ROOM = 420, 120   # the longest bar ends where its label still fits inside the chart
 
 
 def write_report(result: DemoResult, directory: Path, console: Console) -> Path:
@@ -348,12 +353,13 @@ def write_report(result: DemoResult, directory: Path, console: Console) -> Path:
         (directory / f"{result.story.campaign_id}.html").write_text(result.story.report_html, encoding="utf-8")
     (directory / "demo.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     totals = sorted(result.totals().items(), key=lambda kv: -kv[1])
+    story = f"{result.story.campaign_id}.html" if result.story and result.story.report_html else None
     html = Environment(autoescape=select_autoescape(default=True)).from_string(_REPORT).render(
-        r=result, totals=totals, top=max([n for _, n in totals] or [1]),
-        columns=["sent", "throttled", "suppressed", "not_eligible", "expired", "lost_arbitration", "failed"],
+        r=result, totals=totals, top=max([n for _, n in totals] or [1]), columns=OUTCOME_COLUMNS,
+        bar_span=BAR_SPAN, chart_width=140 + BAR_SPAN + LABEL_ROOM, num=lambda n: f"{n:,}", story=story,
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     path = directory / "demo.html"
     path.write_text(html, encoding="utf-8")
-    console.print(f"Report: {path} (and demo.json)")
+    console.print(f"Report: {path} (and demo.json)" + (f"; the story's evaluation: {directory / story}" if story else ""))
     return path
