@@ -94,7 +94,10 @@ def test_offer_api_grants(synth, policy):
     assert allows(p, "dynamodb:PutItem", synth.table("responses"))
     assert not any(allows(p, a, synth.table("responses")) for a in READ_TABLE)
     assert allows(p, "kinesis:PutRecords", synth.stream("customer-events"))
-    for other in ("profiles", "contacts", "campaigns"):
+    profiles = synth.table("profiles")
+    assert allows(p, "dynamodb:BatchGetItem", profiles), "the tariff route reads the customer's usage"
+    assert not any(allows(p, a, profiles) for a in WRITE_TABLE + ("dynamodb:Query", "dynamodb:Scan"))
+    for other in ("contacts", "campaigns"):
         assert not any(allows(p, a, synth.table(other)) for a in READ_TABLE + WRITE_TABLE), other
 
 

@@ -13,6 +13,7 @@ import marketing_tools.cli.target
 from marketing.data import PLANS, packaged
 from marketing_tools.cli.main import app
 from marketing_tools.cli.target import Target
+from marketing_tools.emulator.offer_api import LocalOfferApi
 from tests.integration.world import World, a_profile
 
 MONTHS = ["2026-09", "2026-10", "2026-11"]
@@ -72,11 +73,16 @@ def test_the_advice_is_exactly_the_formula_on_the_shipped_plans(stack, tmp_path)
         assert (advice["best_plan"], advice["monthly_saving"]) == expected, customer
         assert advice == {"customer_id": customer, "current_plan": plan, "best_plan": expected[0],
                           "monthly_saving": expected[1], "months": MONTHS}
+        # the care/store desktop route agrees with the CLI, today
+        status, body = LocalOfferApi(stack.env).call("GET", f"/customers/{customer}/tariff-advice")
+        today = json.loads(CliRunner().invoke(app, ["tariff", "advise", customer, "--json"]).stdout)
+        assert status == 200 and body == today and body["current_plan"] == plan
     # the hand-worked figures (tests/unit/test_tariff.py) are what the formula gives
     assert by_the_formula("4G-58", {m: {"voice_min": v, "data_gb": d, "sms": s}
                                     for m, (v, d, s) in CUSTOMERS["8613800000101"][1].items()}, {}) == ("4G-88", 7.83)
 
 
-def test_an_unknown_customer_is_exit_1(stack):
+def test_an_unknown_customer_is_exit_1_and_a_404(stack):
     result = CliRunner().invoke(app, ["tariff", "advise", "8613899999999"])
     assert result.exit_code == 1 and "no profile" in result.stderr
+    assert LocalOfferApi(stack.env).call("GET", "/customers/8613899999999/tariff-advice")[0] == 404

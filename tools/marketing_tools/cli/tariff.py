@@ -6,14 +6,14 @@ import json
 import sys
 from datetime import date, datetime, timezone
 from typing import Optional
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from marketing.adapters.aws import DynamoProfileStore
 from marketing.data import PLANS, packaged
-from marketing.domain.tariff import PlanCatalog, advise
+from marketing.app.tariff import TariffAdvisor, UnknownCustomer
+from marketing.domain.tariff import PlanCatalog
 from marketing_tools.cli import target as targets
 from marketing_tools.cli.target import console, err
 
@@ -30,19 +30,13 @@ def tariff_advise(customer_id: str = typer.Argument(...),
                   ) -> None:
     """Re-rate the customer's last three full months under every eligible plan; name the cheapest."""
     target = targets.resolve_target(stack)
-    profile = DynamoProfileStore(target.client("dynamodb"), target.env["PROFILES_TABLE"]).get_profiles(
-        [customer_id]).get(customer_id)
-    if profile is None:
-        err.print(f"[red]no profile for customer {customer_id!r}[/]")
-        raise typer.Exit(1)
     try:
-        plans = PlanCatalog.from_file(plans_file or packaged(PLANS))
-        today = date.fromisoformat(on) if on else datetime.now(timezone.utc).astimezone(
-            ZoneInfo(profile.timezone)).date()
-    except ValueError as error:
+        advisor = TariffAdvisor(DynamoProfileStore(target.client("dynamodb"), target.env["PROFILES_TABLE"]),
+                                PlanCatalog.from_file(plans_file or packaged(PLANS)), lambda: datetime.now(timezone.utc))
+        advice = advisor.advice(customer_id, date.fromisoformat(on) if on else None)
+    except (ValueError, UnknownCustomer) as error:
         err.print(f"[red]{error}[/]")
         raise typer.Exit(1) from None
-    advice = advise(profile, plans, today)
     if as_json:
         sys.stdout.write(json.dumps(advice.to_json(), ensure_ascii=False) + "\n")
         return

@@ -286,8 +286,10 @@ OFFER_API = Function(
     "offer-api", "offer_api",
     memory_mb=256, timeout_s=10,
     source=HttpApi(("GET /customers/{customer_id}/offers/{touchpoint}",
-                    "POST /customers/{customer_id}/offers/{touchpoint}")),
-    uses=(read_write(OFFERS, "Query", "UpdateItem"), write(RESPONSES, "PutItem"), write(CUSTOMER_EVENTS, "PutRecords")),
+                    "POST /customers/{customer_id}/offers/{touchpoint}",
+                    "GET /customers/{customer_id}/tariff-advice")),
+    uses=(read_write(OFFERS, "Query", "UpdateItem"), write(RESPONSES, "PutItem"), write(CUSTOMER_EVENTS, "PutRecords"),
+          read(PROFILES, "BatchGetItem")),   # the tariff advisor reads the customer's usage
 )
 
 TABLES = (PROFILES, CAMPAIGNS, CONTACTS, IDEMPOTENCY, COUNTERS, SETTINGS, SEND_RATES, OFFERS, RESPONSES)

@@ -18,6 +18,7 @@ from marketing.data import packaged
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.models import Channel
+from marketing.domain.tariff import PlanCatalog
 from marketing.domain.touchpoints import Touchpoints
 
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     catalog_path: str = str(packaged(data.CATALOG))               # package data unless configured
     contact_policy_path: str = str(packaged(data.CONTACT_POLICY))
     touchpoints_path: str = str(packaged(data.TOUCHPOINTS))
+    plans_path: str = str(packaged(data.PLANS))
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = frozenset({"TD", "STOP", "退订"})
     campaign_cache_seconds: float = Field(default=30.0, ge=0)
     idempotency_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -87,6 +89,10 @@ class Settings(BaseSettings):
     @cached_property
     def touchpoints(self) -> Touchpoints:
         return Touchpoints.from_file(self.touchpoints_path)
+
+    @cached_property
+    def plans(self) -> PlanCatalog:
+        return PlanCatalog.from_file(self.plans_path)
 
     @cached_property
     def contact_policy(self) -> ContactPolicy:

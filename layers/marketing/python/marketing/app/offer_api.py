@@ -2,6 +2,7 @@
 
   GET  /customers/{customer_id}/offers/{touchpoint}   the best current offer (marks it presented)
   POST /customers/{customer_id}/offers/{touchpoint}   {"response": "accept" | "decline", "campaign_id"?}
+  GET  /customers/{customer_id}/tariff-advice          the tariff advisor's answer (SPEC 4.8)
 
 The same handler serves the local adapter (`marketing offers …`, `marketing local up`), which
 builds API Gateway-shaped events. No business rule here: the desk decides.
@@ -15,10 +16,18 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 
 from marketing.app.inbound import Conflict, NotFound, InboundOffers
+from marketing.app.tariff import TariffAdvisor, UnknownCustomer
 
 
-def resolver(desk: InboundOffers) -> APIGatewayHttpResolver:
+def resolver(desk: InboundOffers, advisor: TariffAdvisor) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
+
+    @app.get("/customers/<customer_id>/tariff-advice")
+    def tariff_advice(customer_id: str) -> dict[str, Any]:
+        try:
+            return advisor.advice(customer_id).to_json()
+        except UnknownCustomer as missing:
+            raise NotFoundError(str(missing)) from missing
 
     @app.get("/customers/<customer_id>/offers/<touchpoint>")
     def current(customer_id: str, touchpoint: str) -> dict[str, Any]:

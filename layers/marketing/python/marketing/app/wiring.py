@@ -20,6 +20,7 @@ from marketing.app.policy_source import PolicySource
 from marketing.app.enrich import Enrich
 from marketing.app.inbound import InboundRouting, InboundOffers
 from marketing.app.sms_replies import SmsReplies
+from marketing.app.tariff import TariffAdvisor
 from marketing.domain.models import Channel
 from marketing.settings import MissingSetting, settings_model
 
@@ -127,11 +128,13 @@ def build_responses(settings: ResponsesSettings) -> SmsReplies:
     )
 
 
-def build_inbound_offers(settings: OfferApiSettings) -> InboundOffers:
+def build_offer_api(settings: OfferApiSettings) -> tuple[InboundOffers, TariffAdvisor]:
     dynamodb = client("dynamodb")
-    return InboundOffers(
+    offers = InboundOffers(
         board=aws_responses.DynamoOfferBoard(dynamodb, settings.offers_table),
         responses=aws_responses.DynamoResponseStore(dynamodb, settings.responses_table),
         events=aws.KinesisRecordStream(client("kinesis"), settings.customer_events_stream),
         clock=utc_now,
     )
+    advisor = TariffAdvisor(aws.DynamoProfileStore(dynamodb, settings.profiles_table), settings.plans, utc_now)
+    return offers, advisor
