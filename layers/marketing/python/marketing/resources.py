@@ -340,7 +340,7 @@ EVALUATE_CAMPAIGN = Function("evaluate-campaign", "evaluate_campaign", memory_mb
                                    read(RESPONSES, "Query"),            # by-campaign
                                    read(DECISIONS_BUCKET, "ListBucket", "GetObject")))
 APPROVAL_LINK = Function("approval-link", "approval_link", memory_mb=256, timeout_s=30,
-                         uses=(read_write(AUDIT, "GetItem", "Query", "PutItem", "UpdateItem"),))
+                         uses=(read_write(AUDIT, "GetItem", "PutItem", "UpdateItem"),))
 
 EVALUATION = StateMachine("evaluation", "EVALUATION_STATE_MACHINE_ARN", functions=("evaluate-campaign",))
 APPROVAL = StateMachine("approval", "APPROVAL_STATE_MACHINE_ARN", functions=(
