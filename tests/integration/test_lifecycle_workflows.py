@@ -204,6 +204,11 @@ def test_cli_submit_approve_status_report(flows, monkeypatch, tmp_path):
     invalid = runner.invoke(app, ["campaign", "submit", str(project_path("events", "campaigns", "invalid",
                                                                       "three-mistakes.yaml")), "--by", "ann"])
     assert invalid.exit_code == 1
+    monkeypatch.setenv("MARKETING_PROJECT_DIR", str(tmp_path))      # the default: reports/<id>/ in the project
+    default = runner.invoke(app, ["campaign", "report", "app-login-offer"])
+    assert default.exit_code == 0, default.output
+    assert "<svg" in (tmp_path / "reports" / "app-login-offer" / "report.html").read_text()
+    assert json.loads((tmp_path / "reports" / "app-login-offer" / "report.json").read_text())["headline"]
 
 
 def _api_event(method: str, path: str, body: str | None = None, query: dict | None = None) -> dict:

@@ -172,9 +172,20 @@ def campaign_list(as_json: bool = typer.Option(False, "--json", help="JSON lines
     console.print(table)
 
 
+def _reports_dir() -> Path:
+    """reports/ in the project (where the demo writes too), else here."""
+    from marketing_tools.project import ProjectNotFound, project_path
+
+    try:
+        return project_path("reports")
+    except ProjectNotFound:
+        return Path("reports")
+
+
 @campaign_app.command("report")
 def campaign_report(campaign_id: str = typer.Argument(...),
-                    out: Optional[Path] = typer.Option(None, "--out", help="where to write the HTML report"),
+                    out: Optional[Path] = typer.Option(None, "--out", help="where to write the HTML report "
+                                                       "(default: reports/<id>/report.html in the project)"),
                     open_: bool = typer.Option(False, "--open", help="open the HTML report in a browser"),
                     stack: Optional[str] = STACK) -> None:
     """Fetch the evaluation report: print its headline, write (and optionally open) the HTML."""
@@ -183,8 +194,10 @@ def campaign_report(campaign_id: str = typer.Argument(...),
         err.print(f"[red]no report for campaign {campaign_id!r} yet[/] (it is written when the evaluation runs)")
         raise typer.Exit(1)
     console.print(f"[bold]{report.get('name', campaign_id)}[/]: {report.get('headline', '')}")
-    path = out or Path(f"{campaign_id}-report.html")
+    path = out or _reports_dir() / campaign_id / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     console.print(f"  HTML report: {path}")
     if open_:
         webbrowser.open(path.resolve().as_uri())
