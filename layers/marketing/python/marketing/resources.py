@@ -227,7 +227,7 @@ DECISIONS_FIREHOSE = DeliveryStream("decisions", "DECISIONS_FIREHOSE", bucket="d
 ENRICH = Function(
     "enrich", "enrich",
     source=StreamMapping("customer-events", on_failure_queue="enrich-failures"),
-    uses=(read(PROFILES), write(ENRICHED_EVENTS), send(EVENTS_DLQ)),
+    uses=(read_write(PROFILES), write(ENRICHED_EVENTS), send(EVENTS_DLQ)),
 )
 DECIDE = Function(
     "decide", "decide",

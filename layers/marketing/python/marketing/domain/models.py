@@ -77,6 +77,7 @@ class DeadLetterReason(StrEnum):
     IN_FUTURE = "in_future"
     TOO_OLD = "too_old"
     UNKNOWN_CUSTOMER = "unknown_customer"
+    PROFILE_UPDATE = "profile_update"     # the catalog's update rules cannot apply to this profile
 
 
 # A customer's preference orders the outbound channels only (inbound touchpoints are where the customer
@@ -140,6 +141,11 @@ class Profile(BaseModel):
     channel_preference: list[PreferredChannel] = Field(default_factory=list)
     # the SNS platform endpoint ARN the customer's app registered (app push goes there); extends SPEC 4.2
     push_endpoint: str | None = None
+    # kept by the profile updates (SPEC 4.7, domain/profile_updates): the last events applied, each
+    # rolling count's events by id, the time a product's tags expire
+    applied: list[dict[str, str]] = Field(default_factory=list)
+    windows: dict[str, dict[str, str]] = Field(default_factory=dict)
+    expiry: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("tags")
     @classmethod
