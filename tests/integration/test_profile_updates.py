@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from marketing.domain.models import Outcome, Reason
-from tests.integration.world import a_campaign, a_profile, an_event
+from tests.integration.world import a_campaign, a_profile, an_event, sample_campaign
 
 LI_LEI = "8613800000001"
 NEW = "8613800000099"
@@ -41,11 +41,18 @@ def test_international_calls_count_once_each_in_the_rolling_window(world):
     assert [d["reason"] for d in world.dead_letters()] == ["too_old"]
 
 
-def test_a_new_subscriber_event_creates_the_profile(world):
-    event = an_event("lifecycle.new_subscriber", customer=NEW, plan="4G-58", msisdn=f"+{NEW}")
+def test_a_new_subscriber_event_creates_the_profile_and_the_welcome_campaign_sends(world):
+    welcome = sample_campaign("welcome-onboarding")
+    welcome["control_group"] = "0%"
+    world.add_campaigns(welcome)
+    event = an_event("lifecycle.new_subscriber", customer=NEW, plan="4G-58", msisdn=f"+{NEW}", name="韩梅梅",
+                     timezone="Asia/Shanghai", consent_marketing=True, consent_sms=True)
 
     world.publish(event)
     world.run()
 
     assert world.dead_letters() == []
-    assert NEW in world.profiles.get_profiles([NEW])
+    profile = world.profiles.get_profiles([NEW])[NEW]
+    assert (profile.msisdn, profile.tags["plan"], profile.tags["tenure_months"]) == (f"+{NEW}", "4G-58", 0)
+    assert world.decision(event, "welcome-onboarding")["outcome"] == Outcome.SENT
+    assert [to for to, _ in world.sms()] == [f"+{NEW}"]

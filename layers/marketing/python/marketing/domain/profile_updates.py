@@ -149,12 +149,15 @@ def apply(profile: Profile, event: CustomerEvent, rules: tuple[Rule, ...], produ
         raise UpdateError(str(e)) from e
 
 
+PROFILE_FIELDS = ("msisdn", "email", "name", "timezone", "locale")
+
+
 def new_profile(event: CustomerEvent) -> Profile:
-    """The profile a `creates_profile` event starts: its customer, the event's attributes as tags."""
-    attributes = dict(event.attributes)
-    fields = {k: attributes.pop(k) for k in ("msisdn", "email", "name", "timezone", "locale") if k in attributes}
+    """The profile a `creates_profile` event starts: its customer, the event's profile fields and
+    `consent_<channel>` attributes; its tags come from the type's update rules, applied next."""
+    fields = {k: event.attributes[k] for k in PROFILE_FIELDS if k in event.attributes}
+    consents = {k[len("consent_"):]: v for k, v in event.attributes.items() if k.startswith("consent_")}
     try:
-        return Profile.model_validate({"customer_id": event.customer_id, **fields,
-                                       "tags": {k: v for k, v in attributes.items() if not isinstance(v, dict)}})
+        return Profile.model_validate({"customer_id": event.customer_id, **fields, "consents": consents})
     except ValueError as e:
         raise UpdateError(f"cannot create profile {event.customer_id!r}: {e}") from e
