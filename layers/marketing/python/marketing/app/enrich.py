@@ -16,7 +16,7 @@ from marketing.app.batch import BatchOutcome
 from marketing.domain.catalog import EventCatalog, Rejected
 from marketing.domain.handoff import EnrichedEvent, StreamRecord
 from marketing.domain.models import CustomerEvent, DeadLetterReason, Profile
-from marketing.domain.profile_updates import UpdateError, apply, new_profile
+from marketing.domain.profile_updates import Draft, Instant, UpdateError, new_profile
 from marketing.ports import Outbox, ProfileStore, RecordStream
 
 
@@ -50,27 +50,37 @@ class Enrich:
         wanted = {e.customer_id for e in parsed.values() if isinstance(e, CustomerEvent)}
         stored = self._profiles.get_profiles(wanted)
         seen: dict[str, Profile] = {}  # each event's profile after its own update
-        current, changed = dict(stored), set()
+        seen_last: dict[str, Profile] = {}
+        drafts: dict[str, Draft] = {}
+        instant = Instant(now)
         for record in records:
             event = parsed[record.record_id]
             if not isinstance(event, CustomerEvent):
                 continue
-            kind = self._catalog.types[event.event_type]
+            kind, customer = self._catalog.types[event.event_type], event.customer_id
             try:
-                profile = current.get(event.customer_id)
-                if profile is None and kind.creates_profile:
-                    profile = new_profile(event)
-                    changed.add(event.customer_id)
-                if profile is not None:
-                    updated = apply(profile, event, kind.updates, self._catalog.products, now)
-                    if updated is not None:
-                        profile = updated
-                        changed.add(event.customer_id)
-                    current[event.customer_id] = seen[record.record_id] = profile
+                draft = drafts.get(customer)
+                if draft is None:
+                    profile = stored.get(customer)
+                    if profile is None and kind.creates_profile:
+                        profile = new_profile(event)
+                    if profile is None:
+                        continue  # unknown customer: dead-lettered when handled
+                    draft = drafts[customer] = Draft(profile)
+                    draft.changed = customer not in stored
+                if draft.apply(event, kind.updates, self._catalog.products, instant) or customer not in seen_last:
+                    seen_last[customer] = draft.profile()
+                seen[record.record_id] = seen_last[customer]
             except UpdateError as e:
                 parsed[record.record_id] = Rejected(DeadLetterReason.PROFILE_UPDATE, str(e))
-        conflicted = self._profiles.update_profiles(
-            [(stored.get(c), current[c]) for c in sorted(changed)]) if changed else set()
+                if customer in drafts:  # none of the failed event's rules stays applied
+                    before = drafts[customer]
+                    drafts[customer] = Draft(seen_last.get(customer, before.base))
+                    drafts[customer].changed = customer in seen_last and before.changed
+                    if customer not in seen_last:
+                        del drafts[customer]
+        changed = [(stored.get(c), seen_last[c]) for c, d in sorted(drafts.items()) if d.changed]
+        conflicted = self._profiles.update_profiles(changed) if changed else set()
         return EnrichBatch(self._enriched, self._dlq, now, parsed, seen, conflicted)
 
 

@@ -143,8 +143,8 @@ class Profile(BaseModel):
     push_endpoint: str | None = None
     # kept by the profile updates (SPEC 4.7, domain/profile_updates): the last events applied, each
     # rolling count's events by id, the time a product's tags expire
-    applied: list[dict[str, str]] = Field(default_factory=list)
-    windows: dict[str, dict[str, str]] = Field(default_factory=dict)
+    applied: dict[str, str] = Field(default_factory=dict)  # event id → applied at, oldest first
+    windows: dict[str, dict[str, int]] = Field(default_factory=dict)  # tag → event id → epoch s
     expiry: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("tags")

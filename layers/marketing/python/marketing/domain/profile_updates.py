@@ -5,13 +5,13 @@ count (a rolling window), apply_product (the product table's tags, for the produ
 may carry `when`, attribute → value the event must carry. Applying is idempotent per event: the
 profile keeps the ids of the last events applied (`applied`), and a rolling count keeps its events
 by id (`windows`), so a re-delivered event changes nothing and an event older than the window counts
-nowhere.
+nowhere. The catalog's attribute types keep every value a scalar or list, so tags stay valid.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from marketing.domain.durations import parse_duration
@@ -87,66 +87,115 @@ def _resolve(value: Any, event: CustomerEvent) -> Any:
             return event.occurred_at.isoformat()
         if name not in event.attributes:
             raise UpdateError(f"event {event.event_id} has no attribute {name!r} the update reads")
-        return event.attributes[name]
-    return value
+        value = event.attributes[name]
+    return tuple(value) if isinstance(value, list) else value
+
+
+class Instant:
+    """`now` as the rules compare it, computed once per batch."""
+
+    __slots__ = ("at", "iso", "ts")
+
+    def __init__(self, at: datetime):
+        self.at, self.iso, self.ts = at, _utc(at).isoformat(), at.timestamp()
+
+
+class Draft:
+    """One customer's profile while a batch's updates apply: plain dicts mutated in place, copied
+    only when a Profile handed out earlier shares them (copy on write), so a customer's events in a
+    batch cost one copy, not one per event."""
+
+    __slots__ = ("base", "tags", "windows", "expiry", "applied", "changed", "_shared")
+
+    def __init__(self, profile: Profile):
+        self.base, self.changed = profile, False
+        self.tags, self.windows, self.expiry, self.applied = profile.tags, profile.windows, profile.expiry, profile.applied
+        self._shared = True  # the dicts are the profile's own until the first change copies them
+
+    def _own(self) -> None:
+        if self._shared:
+            self.tags, self.expiry, self.applied = dict(self.tags), dict(self.expiry), dict(self.applied)
+            self.windows = {k: dict(v) for k, v in self.windows.items()}
+            self._shared = False
+
+    def apply(self, event: CustomerEvent, rules: tuple[Rule, ...], products: dict[str, Product],
+              now: Instant) -> bool:
+        """Apply `event`'s rules; False when there are none or the event was applied before."""
+        if not rules or event.event_id in self.applied:
+            return False
+        self._own()
+        tags, expiry = self.tags, self.expiry
+        if expiry:  # what expired is gone before the event is decided
+            for tag in [t for t, until in expiry.items() if until <= now.iso]:
+                tags.pop(tag, None)
+                del expiry[tag]
+        for rule in rules:
+            if rule.when and any(event.attributes.get(k) != v for k, v in rule.when.items()):
+                continue
+            op = rule.op
+            if op == "set":
+                tags[rule.target] = _resolve(rule.value, event)
+            elif op == "unset":
+                tags.pop(rule.target, None)
+            elif op == "count":
+                self._count(rule, event, now)
+            elif op == "increment":
+                by, current = _resolve(rule.value, event), tags.get(rule.target, 0)
+                if isinstance(by, bool) or not isinstance(by, (int, float)) or not isinstance(current, (int, float)):
+                    raise UpdateError(f"tags.{rule.target}: cannot increment {current!r} by {by!r}")
+                tags[rule.target] = current + by
+            elif op in ("add", "remove"):
+                value, current = _resolve(rule.value, event), tags.get(rule.target, ())
+                if not isinstance(current, (list, tuple)):
+                    raise UpdateError(f"tags.{rule.target}: {op} needs a list tag, it holds {current!r}")
+                items = tuple(v for v in current if v != value)
+                tags[rule.target] = items + (value,) if op == "add" else items
+            elif op == "apply_product":
+                product = products.get(_resolve(rule.target, event))
+                if product is None:
+                    continue  # most products carry no tags: owning them changes nothing here
+                tags.update(product.sets)
+                for tag in product.sets:
+                    if product.lasts:
+                        expiry[tag] = _utc(event.occurred_at + product.lasts).isoformat()
+                    else:
+                        expiry.pop(tag, None)
+        self.applied[event.event_id] = now.iso
+        if len(self.applied) > APPLIED_KEPT:  # insertion order: the oldest go first
+            for old in list(self.applied)[:len(self.applied) - APPLIED_KEPT]:
+                del self.applied[old]
+        self.changed = True
+        return True
+
+    def _count(self, rule: Rule, event: CustomerEvent, now: Instant) -> None:
+        assert rule.window is not None
+        cutoff = now.ts - rule.window.total_seconds()
+        seen = self.windows.setdefault(rule.target, {})
+        at = event.occurred_at.timestamp()
+        if at > cutoff:
+            seen[event.event_id] = int(at)
+        if min(seen.values(), default=cutoff + 1) <= cutoff:
+            self.windows[rule.target] = seen = {k: t for k, t in seen.items() if t > cutoff}
+        self.tags[rule.target] = len(seen)
+
+    def profile(self) -> Profile:
+        """The profile as it stands; the draft's next change copies before it writes."""
+        if not self.changed:
+            return self.base
+        self._shared = True
+        return self.base.model_copy(update={
+            "tags": self.tags, "windows": self.windows, "expiry": self.expiry, "applied": self.applied})
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc)
 
 
 def apply(profile: Profile, event: CustomerEvent, rules: tuple[Rule, ...], products: dict[str, Product],
           now: datetime) -> Profile | None:
     """The profile after `event`, or None when it changes nothing (no rule, or already applied)."""
-    if not rules or any(a.get("event_id") == event.event_id for a in profile.applied):
-        return None
-    tags = dict(profile.tags)
-    windows = {k: dict(v) for k, v in profile.windows.items()}
-    expiry = dict(profile.expiry)
-    for tag, until in list(expiry.items()):  # what expired is gone before the event is decided
-        if datetime.fromisoformat(until) <= now:
-            tags.pop(tag, None)
-            del expiry[tag]
-    for rule in rules:
-        if any(event.attributes.get(k) != v for k, v in rule.when.items()):
-            continue
-        if rule.op == "set":
-            tags[rule.target] = _resolve(rule.value, event)
-        elif rule.op == "unset":
-            tags.pop(rule.target, None)
-        elif rule.op == "increment":
-            by = _resolve(rule.value, event)
-            current = tags.get(rule.target, 0)
-            if not isinstance(by, (int, float)) or not isinstance(current, (int, float)):
-                raise UpdateError(f"tags.{rule.target}: cannot increment {current!r} by {by!r}")
-            tags[rule.target] = current + by
-        elif rule.op in ("add", "remove"):
-            value, current = _resolve(rule.value, event), tags.get(rule.target, [])
-            if not isinstance(current, (list, tuple)):
-                raise UpdateError(f"tags.{rule.target}: {rule.op} needs a list tag, it holds {current!r}")
-            items = [v for v in current if v != value]
-            tags[rule.target] = items + [value] if rule.op == "add" else items
-        elif rule.op == "count":
-            assert rule.window is not None
-            seen = windows.setdefault(rule.target, {})
-            if event.occurred_at > now - rule.window:
-                seen[event.event_id] = event.occurred_at.isoformat()
-            cutoff = now - rule.window
-            windows[rule.target] = seen = {k: t for k, t in seen.items() if datetime.fromisoformat(t) > cutoff}
-            tags[rule.target] = len(seen)
-        elif rule.op == "apply_product":
-            code = _resolve(rule.target, event)
-            product = products.get(code)
-            if product is None:
-                continue  # a product that sets nothing is not an error: most products carry no tags
-            tags.update(product.sets)
-            for tag in product.sets:
-                if product.lasts:
-                    expiry[tag] = (event.occurred_at + product.lasts).isoformat()
-                else:
-                    expiry.pop(tag, None)
-    applied = [*profile.applied, {"event_id": event.event_id, "at": now.isoformat()}][-APPLIED_KEPT:]
-    try:
-        return Profile.model_validate({**profile.model_dump(), "tags": tags, "windows": windows,
-                                       "expiry": expiry, "applied": applied})
-    except ValueError as e:
-        raise UpdateError(str(e)) from e
+    draft = Draft(profile)
+    return draft.profile() if draft.apply(event, rules, products, Instant(now)) else None
 
 
 PROFILE_FIELDS = ("msisdn", "email", "name", "timezone", "locale")
