@@ -50,7 +50,8 @@ def test_enrich(synth, policy):
     p = policy["enrich"]
     profiles, contacts = synth.table("profiles"), synth.table("contacts")
     assert all(allows(p, a, profiles) for a in READ_TABLE)
-    assert allows(p, "dynamodb:PutItem", profiles), "enrich applies the profile updates (SPEC 4.7)"
+    assert allows(p, "dynamodb:PutItem", profiles) and allows(p, "dynamodb:UpdateItem", profiles), \
+        "enrich applies the profile updates (SPEC 4.7)"
     for other in ("contacts", "campaigns", "idempotency"):
         assert not any(allows(p, a, synth.table(other)) for a in READ_TABLE + WRITE_TABLE), other
     assert not allows(p, "dynamodb:PutItem", contacts)

@@ -56,3 +56,16 @@ def test_a_new_subscriber_event_creates_the_profile_and_the_welcome_campaign_sen
     assert (profile.msisdn, profile.tags["plan"], profile.tags["tenure_months"]) == (f"+{NEW}", "4G-58", 0)
     assert world.decision(event, "welcome-onboarding")["outcome"] == Outcome.SENT
     assert [to for to, _ in world.sms()] == [f"+{NEW}"]
+
+
+def test_an_update_keeps_the_items_other_attributes_and_loses_to_a_concurrent_change(world):
+    world.add_profiles(a_profile(LI_LEI))
+    ddb, table = world.client("dynamodb"), world.env["PROFILES_TABLE"]
+    ddb.update_item(TableName=table, Key={"customer_id": {"S": LI_LEI}}, UpdateExpression="SET #w = :at",
+                    ExpressionAttributeNames={"#w": "opted_out#sms"}, ExpressionAttributeValues={":at": {"S": "t"}})
+    world.publish(an_event("call.international", customer=LI_LEI, country="JP"))
+    world.run()
+
+    item = ddb.get_item(TableName=table, Key={"customer_id": {"S": LI_LEI}})["Item"]
+    assert item["opted_out#sms"]["S"] == "t"
+    assert world.profiles.get_profiles([LI_LEI])[LI_LEI].tags["intl_calls_90d"] == 1

@@ -53,3 +53,25 @@ def test_profile_writes_per_batch_at_most_the_distinct_customers_updated():
     assert batch.flush() == []
     assert store.writes == 2
     assert store.profiles["c1"].tags["intl_calls_90d"] == 3
+
+
+def test_a_profile_changed_meanwhile_is_not_overwritten_and_its_records_are_retried():
+    store = MemoryProfileStore([Profile(customer_id="c1")])
+
+    class Racing(MemoryProfileStore):  # an import lands between enrich's read and its write
+        def get_profiles(self, ids):
+            found = store.get_profiles(ids)
+            store.profiles["c1"] = Profile(customer_id="c1", tags={"plan": "4G-58"})
+            return found
+
+        def update_profiles(self, changes):
+            return store.update_profiles(changes)
+
+    enrich = Enrich(CAT, Racing(), MemoryRecordStream(), MemoryOutbox(), lambda: NOW)
+    record = StreamRecord(record_id="1", partition_key="c1", data=json.dumps({
+        "event_id": "e1", "event_type": "call.international", "customer_id": "c1",
+        "occurred_at": NOW.isoformat(), "attributes": {"country": "JP"}}).encode())
+    batch = enrich.batch([record])
+    batch.handle(record)
+    assert batch.flush() == [record]
+    assert store.profiles["c1"].tags == {"plan": "4G-58"}
