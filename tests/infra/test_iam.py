@@ -51,7 +51,9 @@ def test_enrich(synth, policy):
     p = policy["enrich"]
     profiles, contacts = synth.table("profiles"), synth.table("contacts")
     assert allows(p, "dynamodb:BatchGetItem", profiles)   # one read per batch
-    assert not any(allows(p, a, profiles) for a in WRITE_TABLE), "enrich reads profiles, never writes them"
+    assert allows(p, "dynamodb:PutItem", profiles) and allows(p, "dynamodb:UpdateItem", profiles), \
+        "enrich applies the profile updates (SPEC 4.7): one guarded write per customer per batch"
+    assert not any(allows(p, f"dynamodb:{a}", profiles) for a in ("DeleteItem", "BatchWriteItem", "Scan"))
     for other in ("contacts", "campaigns", "idempotency"):
         assert not any(allows(p, a, synth.table(other)) for a in READ_TABLE + WRITE_TABLE), other
     assert not allows(p, "dynamodb:PutItem", contacts)

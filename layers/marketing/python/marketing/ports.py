@@ -21,6 +21,11 @@ class ProfileStore(Protocol):
 
     def put_profiles(self, profiles: Sequence[Profile]) -> None: ...
 
+    def update_profiles(self, changes: Sequence[tuple[Profile | None, Profile]]) -> set[str]:
+        """Each (as read, as updated) written only if the stored profile is still as read (None: absent);
+        returns the customers whose profile changed meanwhile (nothing written for them)."""
+        ...
+
 
 class CampaignStore(Protocol):
     def live_campaigns(self) -> list[Campaign]:

@@ -254,7 +254,8 @@ DECISIONS_FIREHOSE = DeliveryStream("decisions", "DECISIONS_FIREHOSE", bucket="d
 ENRICH = Function(
     "enrich", "enrich",
     source=StreamMapping("customer-events", on_failure_queue="enrich-failures"),
-    uses=(read(PROFILES, "BatchGetItem"), write(ENRICHED_EVENTS, "PutRecords"), send(EVENTS_DLQ)),
+    uses=(read_write(PROFILES, "BatchGetItem", "PutItem", "UpdateItem"),   # updates applied before deciding
+          write(ENRICHED_EVENTS, "PutRecords"), send(EVENTS_DLQ)),
 )
 DECIDE = Function(
     "decide", "decide",

@@ -88,6 +88,7 @@ class DynamoProfileStore:
 
     def __init__(self, client: Any, table: str):
         self._client, self._table = client, table
+        self._read_docs: dict[str, dict[str, str]] = {}  # the document as last read: the write's guard
 
     @staticmethod
     def _item(profile: Profile) -> dict[str, Any]:
@@ -110,6 +111,7 @@ class DynamoProfileStore:
                 for item in response.get("Responses", {}).get(self._table, []):
                     profile = Profile.model_validate_json(item["doc"]["S"])
                     found[profile.customer_id] = profile
+                    self._read_docs[profile.customer_id] = item["doc"]
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -120,6 +122,35 @@ class DynamoProfileStore:
 
     def put_profiles(self, profiles: Sequence[Profile]) -> None:
         batch_write(self._client, self._table, [{"PutRequest": {"Item": self._item(p)}} for p in profiles], "profiles")
+
+    def update_profiles(self, changes: Sequence[tuple[Profile | None, Profile]]) -> set[str]:
+        """One conditional write per changed customer: a new profile only if none exists, a changed
+        one only if the stored document is still the one read (compare-and-swap on `doc`, as the
+        opt-out does), so an import, a reply or another shard's write in between is never
+        overwritten — that customer's records are retried and re-read instead. An UpdateItem sets
+        the document and its key attributes and leaves the item's other attributes (`opted_out#…`)."""
+        conflicted = set()
+        for read, updated in changes:
+            item = self._item(updated)
+            try:
+                if read is None:
+                    self._client.put_item(TableName=self._table, Item=item,
+                                          ConditionExpression="attribute_not_exists(customer_id)")
+                    continue
+                values = {":new": item["doc"], ":status": item["status"],
+                          ":read": self._read_docs.get(read.customer_id) or self._item(read)["doc"]}
+                expression = "SET #doc = :new, #status = :status"
+                if "msisdn" in item:
+                    expression, values[":msisdn"] = expression + ", msisdn = :msisdn", item["msisdn"]
+                self._client.update_item(
+                    TableName=self._table, Key={"customer_id": item["customer_id"]}, UpdateExpression=expression,
+                    ConditionExpression="#doc = :read", ExpressionAttributeNames={"#doc": "doc", "#status": "status"},
+                    ExpressionAttributeValues=values)
+            except ClientError as e:
+                if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                conflicted.add(updated.customer_id)
+        return conflicted
 
 
 class DynamoCampaignStore:

@@ -32,6 +32,16 @@ class MemoryProfileStore:
     def put_profiles(self, profiles: Sequence[Profile]) -> None:
         self.profiles.update({p.customer_id: p for p in profiles})
 
+    def update_profiles(self, changes: Sequence[tuple[Profile | None, Profile]]) -> set[str]:
+        conflicted = set()
+        for read, updated in changes:
+            self.writes = getattr(self, "writes", 0) + 1
+            if self.profiles.get(updated.customer_id) != read:
+                conflicted.add(updated.customer_id)
+            else:
+                self.profiles[updated.customer_id] = updated
+        return conflicted
+
 
 class MemoryCampaignStore:
     def __init__(self, campaigns: Iterable[Campaign] = ()):

@@ -1,7 +1,7 @@
 """The operator's data files the runtime reads by default, shipped as package data.
 
 In the source tree each file here is a link to its editable original under events/ (catalog.yaml,
-contact_policy.yaml, touchpoints.yaml, tags.yaml, plans.yaml); the layer build and a wheel carry the content.
+contact_policy.yaml, touchpoints.yaml, tags.yaml, plans.yaml, products.yaml); the layer build and a wheel carry the content.
 A deployment can still point a function elsewhere (CATALOG_PATH, CONTACT_POLICY_PATH, TOUCHPOINTS_PATH).
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ CONTACT_POLICY = "contact_policy.yaml"
 TOUCHPOINTS = "touchpoints.yaml"
 TAGS = "tags.yaml"
 PLANS = "plans.yaml"
-FILES = (CATALOG, CONTACT_POLICY, TOUCHPOINTS, TAGS, PLANS)
+PRODUCTS = "products.yaml"
+FILES = (CATALOG, CONTACT_POLICY, TOUCHPOINTS, TAGS, PLANS, PRODUCTS)
 
 
 def packaged(name: str) -> Path:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from marketing.domain.durations import parse_duration
 from marketing.domain.models import CustomerEvent, DeadLetterReason
+from marketing.domain.profile_updates import Product, Rule, parse_products, parse_rules
 
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "timestamp", "string_list")
 
@@ -67,6 +68,8 @@ class EventType:
     attributes: dict[str, AttributeSpec]
     source: str = ""
     description: str = ""
+    updates: tuple[Rule, ...] = ()
+    creates_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,10 @@ class EventCatalog:
     max_age: timedelta = timedelta(hours=24)
     max_clock_skew: timedelta = timedelta(minutes=5)
     families: tuple[str, ...] = field(default=())
+    products: dict[str, Product] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EventCatalog:
+    def from_dict(cls, data: dict[str, Any], products: dict[str, Product] | None = None) -> EventCatalog:
         errors: list[str] = []
         types: dict[str, EventType] = {}
         for name, spec in (data.get("types") or {}).items():
@@ -89,12 +93,16 @@ class EventCatalog:
                     continue
                 required = bool(attr.get("required", False)) if isinstance(attr, dict) else False
                 attributes[attr_name] = AttributeSpec(attr_name, attr_type, required)
+            rules, rule_errors = parse_rules(spec.get("updates"), f"types.{name}")
+            errors += rule_errors
             types[name] = EventType(
                 name=name,
                 family=spec.get("family", name.split(".")[0]),
                 attributes=attributes,
                 source=spec.get("source", ""),
                 description=spec.get("description", ""),
+                updates=rules,
+                creates_profile=bool(spec.get("creates_profile", False)),
             )
         if errors:
             raise ValueError("invalid event catalog:\n" + "\n".join(errors))
@@ -104,11 +112,16 @@ class EventCatalog:
             max_age=parse_duration(defaults.get("max_age", "24h")),
             max_clock_skew=parse_duration(defaults.get("max_clock_skew", "5m")),
             families=tuple(sorted({t.family for t in types.values()})),
+            products=products or {},
         )
 
     @classmethod
     def from_file(cls, path: str | Path) -> EventCatalog:
-        return cls.from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+        """The catalog, with the product table `products.yaml` beside it when there is one."""
+        products_file = Path(path).with_name("products.yaml")
+        products = parse_products(yaml.safe_load(products_file.read_text(encoding="utf-8"))) \
+            if products_file.exists() else {}
+        return cls.from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")), products)
 
     def __contains__(self, event_type: str) -> bool:
         return event_type in self.types

@@ -79,6 +79,7 @@ class DeadLetterReason(StrEnum):
     IN_FUTURE = "in_future"
     TOO_OLD = "too_old"
     UNKNOWN_CUSTOMER = "unknown_customer"
+    PROFILE_UPDATE = "profile_update"     # the catalog's update rules cannot apply to this profile
 
 
 # A customer's preference orders the outbound channels only (inbound touchpoints are where the customer
@@ -165,6 +166,11 @@ class Profile(BaseModel):
         if bad:
             raise ValueError(f"usage is keyed by month (YYYY-MM), not {', '.join(sorted(bad))}")
         return usage
+    # kept by the profile updates (SPEC 4.7, domain/profile_updates): the last events applied, each
+    # rolling count's events by id, the time a product's tags expire
+    applied: dict[str, str] = Field(default_factory=dict)  # event id → applied at, oldest first
+    windows: dict[str, dict[str, int]] = Field(default_factory=dict)  # tag → event id → epoch s
+    expiry: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("tags")
     @classmethod
