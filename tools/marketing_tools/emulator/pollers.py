@@ -74,7 +74,9 @@ class KinesisPoller:
         self.invocations += 1
         try:
             response = self._handler({"Records": batch}, LocalContext(self._function)) or {}
-        except Exception:  # noqa: BLE001 - an invocation error is what the mapping retries
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - an invocation error (or a dying process) is what the mapping retries
             logging.getLogger("marketing.local").exception("%s invocation failed", self._function)
             return None
         return [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
@@ -155,7 +157,9 @@ class SqsPoller:
         try:
             response = self._handler({"Records": records}, LocalContext(self._function)) or {}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        except Exception:  # noqa: BLE001 - the whole batch comes back, as with Lambda
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - the whole batch comes back (process died or not), as with Lambda
             logging.getLogger("marketing.local").exception("%s invocation failed", self._function)
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -204,7 +208,9 @@ class TopicPoller:
                     try:
                         self._handler(event, LocalContext(self._function))
                         break
-                    except Exception:  # noqa: BLE001 - an asynchronous invocation is retried, then dead-lettered
+                    except KeyboardInterrupt:
+                        raise
+                    except BaseException:  # noqa: BLE001 - an asynchronous invocation is retried, then dead-lettered
                         logging.getLogger("marketing.local").exception("%s invocation failed", self._function)
                 else:
                     self._sqs.send_message(QueueUrl=self._dlq, MessageBody=json.dumps(event))

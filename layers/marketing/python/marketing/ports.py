@@ -43,8 +43,19 @@ class ContactLedger(Protocol):
         It counts every call: a re-delivered event must not reach it twice (decide reserves inside
         its idempotency on event_id)."""
 
+    def begin_send(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> str | None:
+        """Record the intent to send this event's contact, atomically, before the provider is called.
+
+        None when the intent is recorded now (send); otherwise the state of the one already there:
+        "sent" (recorded as delivered) or "sending" (an earlier attempt may have reached the
+        provider: the outcome is unknown, so never send again)."""
+
+    def release_send(self, customer_id: str, event_id: str) -> None:
+        """Drop an intent still "sending": the provider refused, nothing went out, a retry may send."""
+
     def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
-        """Record a contact as delivered; False if this event's contact was already recorded."""
+        """Record a contact as delivered (completing its intent, if any) and count it, in one step;
+        False if this event's contact was already recorded."""
 
     def record_complaint(self, customer_id: str, until: datetime, channel: str | None = None) -> None:
         """Suppress marketing to the customer until `until` (a complaint was made). With `channel`,

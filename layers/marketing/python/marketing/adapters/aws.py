@@ -358,27 +358,51 @@ class DynamoContactLedger:
         responded = {k.removeprefix("responded#"): v for k, v in state.items() if k.startswith("responded#")}
         return ChannelHistory.from_counts(used, responded, state.get("complained_channels", []))
 
-    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+    def _contact_item(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime,
+                      state: str) -> dict[str, Any]:
+        return to_item({"customer_id": customer_id, "sk": f"contact#{event_id}", "campaign_id": campaign_id,
+                        "channel": channel, "at": at.isoformat(), "state": state,
+                        "expires_at": int((at + self._history).timestamp())})
+
+    def begin_send(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> str | None:
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item({
-                    "customer_id": customer_id,
-                    "sk": f"contact#{event_id}",
-                    "campaign_id": campaign_id,
-                    "channel": channel,
-                    "at": at.isoformat(),
-                    "expires_at": int((at + self._history).timestamp()),
-                }),
-                ConditionExpression="attribute_not_exists(sk)",
-            )
+            self._client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(sk)",
+                                  Item=self._contact_item(customer_id, campaign_id, event_id, channel, at, "sending"))
+            return None
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        item = self._client.get_item(TableName=self._table, ConsistentRead=True, Key={
+            "customer_id": {"S": customer_id}, "sk": {"S": f"contact#{event_id}"}}).get("Item") or {}
+        return item.get("state", {}).get("S", "sent")  # rows from before intents were recorded are sent
+
+    def release_send(self, customer_id: str, event_id: str) -> None:
+        try:
+            self._client.delete_item(TableName=self._table, ConditionExpression="#s = :sending",
+                                     Key={"customer_id": {"S": customer_id}, "sk": {"S": f"contact#{event_id}"}},
+                                     ExpressionAttributeNames={"#s": "state"},
+                                     ExpressionAttributeValues={":sending": {"S": "sending"}})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+        try:  # the contact row and its counter in one transaction: never one without the other
+            self._client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table,
+                         "Item": self._contact_item(customer_id, campaign_id, event_id, channel, at, "sent"),
+                         "ConditionExpression": "attribute_not_exists(sk) OR #s = :sending",
+                         "ExpressionAttributeNames": {"#s": "state"},
+                         "ExpressionAttributeValues": {":sending": {"S": "sending"}}}},
+                {"Update": {"TableName": self._table, "Key": self._state_key(customer_id),
+                            "UpdateExpression": "ADD #u :one", "ExpressionAttributeNames": {"#u": f"used#{channel}"},
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            ])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                 return False
             raise
-        self._client.update_item(  # counted once per contact: the put above is the guard
-            TableName=self._table, Key=self._state_key(customer_id), UpdateExpression="ADD #u :one",
-            ExpressionAttributeNames={"#u": f"used#{channel}"}, ExpressionAttributeValues={":one": {"N": "1"}})
         return True
 
     def contacts(self, customer_id: str) -> list[dict[str, Any]]:

@@ -125,11 +125,25 @@ class MemoryContactLedger:
             return ChannelHistory.from_counts(dict(self.used.get(customer_id, {})), dict(self.responses.get(customer_id, {})),
                                               sorted(self.complained.get(customer_id, ())))
 
-    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+    def begin_send(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> str | None:
         with self._lock:
             if (customer_id, event_id) in self.deliveries:
+                return self.deliveries[(customer_id, event_id)]["state"]
+            self.deliveries[(customer_id, event_id)] = {"campaign_id": campaign_id, "channel": channel, "at": at,
+                                                        "state": "sending"}
+            return None
+
+    def release_send(self, customer_id: str, event_id: str) -> None:
+        with self._lock:
+            if self.deliveries.get((customer_id, event_id), {}).get("state") == "sending":
+                del self.deliveries[(customer_id, event_id)]
+
+    def record_delivery(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> bool:
+        with self._lock:
+            if self.deliveries.get((customer_id, event_id), {}).get("state") == "sent":
                 return False
-            self.deliveries[(customer_id, event_id)] = {"campaign_id": campaign_id, "channel": channel, "at": at}
+            self.deliveries[(customer_id, event_id)] = {"campaign_id": campaign_id, "channel": channel, "at": at,
+                                                        "state": "sent"}
             used = self.used.setdefault(customer_id, {})
             used[channel] = used.get(channel, 0) + 1
             return True

@@ -42,6 +42,10 @@ from marketing.ports import (
     SmsSender,
 )
 
+# A contact whose intent was recorded by an attempt that never recorded its outcome (it died or lost
+# the answer after calling the provider): counted as sent, never sent again; the decision record's detail.
+SENT_UNCONFIRMED = "sent_unconfirmed"
+
 
 @dataclass(frozen=True)
 class Retry:
@@ -140,16 +144,26 @@ class Deliver:
                     "detail": f"campaign {offer.campaign_id} has no {channel.value} template"}
         values = {**contact.model_dump(), "offer_code": campaign.offer.code, "offer_value": f"{campaign.offer.value:g}",
                   "reply_code": campaign.offer.reply_code}
+        ids = (offer.customer_id, offer.campaign_id, offer.event_id, channel.value)
+        prior = self._ledger.begin_send(*ids, self._clock())  # the intent, recorded before the provider call
+        if prior is not None:  # an earlier attempt got this far: it may have sent, so never send again
+            self._ledger.record_delivery(*ids, self._clock())  # the contact follows from the intent
+            return {"status": Outcome.SENT.value, "message_id": None,
+                    "detail": SENT_UNCONFIRMED if prior == "sending" else None}
         try:
             message_id = send(campaign, spec.template, offer, values)
+        except Paced:  # not sent: waits on the queue
+            self._ledger.release_send(offer.customer_id, offer.event_id)
+            raise
         except MissingField as missing:
+            self._ledger.release_send(offer.customer_id, offer.event_id)
             return {"status": Outcome.FAILED.value, "reason": Reason.TEMPLATE.value, "detail": str(missing)}
-        except DeliveryError as error:
+        except DeliveryError as error:  # the provider refused: nothing went out, a retry may send
+            self._ledger.release_send(offer.customer_id, offer.event_id)
             if not error.permanent:
                 raise  # SQS redelivers; after maxReceiveCount the message lands in the delivery DLQ
             return {"status": Outcome.FAILED.value, "reason": Reason.PROVIDER.value, "detail": str(error)}
-        self._ledger.record_delivery(offer.customer_id, offer.campaign_id, offer.event_id,
-                                     channel.value, self._clock())
+        self._ledger.record_delivery(*ids, self._clock())
         return {"status": Outcome.SENT.value, "message_id": message_id}
 
     def _provider(self, channel: Channel, call: Callable[[], str]) -> str:
@@ -213,6 +227,8 @@ class DeliverBatch:
             outcome.count(f"sent.{offer.channel.value}")
         if result["status"] != Outcome.SENT.value:  # failed, or refused when released from hold
             self._rows.append(self._row(offer, Outcome(result["status"]), result["reason"], result["detail"]))
+        elif result.get("detail") == SENT_UNCONFIRMED:
+            self._rows.append(self._row(offer, Outcome.SENT, None, SENT_UNCONFIRMED))
         elif offer.not_before is not None:  # the deferred decision now stands as sent
             self._rows.append(self._row(offer, Outcome.SENT, None, f"held until {offer.wire()['not_before']}"))
 
