@@ -269,7 +269,7 @@ DECIDE = Function(
 DELIVER = Function(
     "deliver", "deliver",
     source=QueueMapping("delivery"),
-    uses=(read(CAMPAIGNS, "GetItem"), read_write(CONTACTS, "GetItem", "PutItem", "UpdateItem"),
+    uses=(read(CAMPAIGNS, "GetItem"), read_write(CONTACTS, "GetItem", "PutItem", "UpdateItem", "DeleteItem"),  # Delete: a send intent nothing came of
           read_write(IDEMPOTENCY, "PutItem", "UpdateItem", "DeleteItem"), put(DECISIONS_FIREHOSE),
           send(DELIVERY),  # offers held past quiet hours longer than SQS can delay
           read(PROFILES, "BatchGetItem"), read(SETTINGS, "GetItem"),  # consent re-check on release; live policy
