@@ -39,11 +39,7 @@ def campaign_submit(file: Path = typer.Argument(..., help="campaign definition, 
                     stack: Optional[str] = STACK) -> None:
     """Validate locally, then start the approval workflow (estimate, approvers notified)."""
     loaded = load_campaign_file(file, catalog())
-    if not loaded.ok:
-        err.print(f"[red]✗ {file}: {len(loaded.errors)} error(s)[/]")
-        for error in loaded.errors:
-            err.print(f"  {file}: {error}", highlight=False, markup=False)
-        raise typer.Exit(1)
+    _refuse_invalid(loaded, f"{file}: {len(loaded.errors)} error(s)", f"{file}: ")
     desk = _desk(stack)
     live = _campaign_rows(targets.resolve_target(stack)).get(loaded.campaign.id, {})
     if live.get("state") == "active":
@@ -52,6 +48,16 @@ def campaign_submit(file: Path = typer.Argument(..., help="campaign definition, 
     submission = desk.submit(loaded.campaign.definition(), by, comment, evaluate_after)
     console.print(f"[green]✓[/] submitted {submission.campaign_id!r} for approval by someone other than {by}")
     console.print(f"  execution {submission.execution_arn}")
+
+
+def _refuse_invalid(loaded, title: str, prefix: str = "") -> None:
+    """Exit 1 naming every error of a campaign that does not load."""
+    if loaded.ok:
+        return
+    err.print(f"[red]✗ {title}[/]")
+    for error in loaded.errors:
+        err.print(f"  {prefix}{error}", highlight=False, markup=False)
+    raise typer.Exit(1)
 
 
 def _decided(result) -> None:
@@ -236,11 +242,8 @@ def campaign_new(template: Optional[str] = typer.Argument(None, help="a template
     from marketing.domain.campaigns import load_campaign
 
     loaded = load_campaign(definition, catalog())
-    if not loaded.ok:
-        err.print(f"[red]✗ template {template} with these values is not a valid campaign: {len(loaded.errors)} error(s)[/]")
-        for error in loaded.errors:
-            err.print(f"  {error}", highlight=False, markup=False)
-        raise typer.Exit(1)
+    _refuse_invalid(loaded, f"template {template} with these values is not a valid campaign: "
+                            f"{len(loaded.errors)} error(s)")
     text = f"# from template {template} (events/templates/{template}.yaml)\n" + yaml.safe_dump(
         definition, allow_unicode=True, sort_keys=False, width=120)
     if out is None:
