@@ -283,3 +283,40 @@ def test_generated_conditions_agree(audiences, a, b, status, e):
     want = _expected(campaigns, event, profile)
     for cls in PEERS:
         assert cls(campaigns).match(event, profile) == want, cls.__name__
+
+
+# --------------------------------------------------------------------------- the closures baseline, the cold stream
+
+
+def test_closures_agree_with_the_naive_evaluator(workload):
+    from datetime import datetime, timezone
+
+    from marketing.domain.matching import sources
+    from marketing.domain.models import CustomerEvent, Profile
+    from marketing.domain.naive import naive_match
+    from tests.bench.closures import ClosurePeer
+    from tests.bench.run import bench_catalog, load_campaigns
+
+    now = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    peer = ClosurePeer(load_campaigns(workload.campaigns, bench_catalog(workload)), now)
+    profiles = {p["customer_id"]: Profile.model_validate(p) for p in workload.profiles}
+    matched = 0
+    for raw in workload.events[:500]:
+        event, profile = CustomerEvent.model_validate(raw), profiles[raw["customer_id"]]
+        got = peer.match(event.event_type, sources(event.attributes, profile.fields(), profile.tags), now.timestamp())
+        want = naive_match(workload.campaigns, raw, profile.model_dump(mode="json"), now)
+        assert got == want, raw["event_id"]
+        matched += len(got[0])
+    assert matched > 20
+
+
+def test_the_cold_stream_meets_a_new_customer_with_every_event():
+    from tests.bench.workload import cold_stream
+
+    stream = cold_stream(20, population=5_000, seed=3)
+    first, profiles = stream.chunk(0, 2_000)
+    second, _ = stream.chunk(2_000, 2_000)
+    seen = [e["customer_id"] for e in first + second]
+    assert len(set(seen)) == len(seen) == 4_000
+    assert {p["customer_id"] for p in profiles} == {e["customer_id"] for e in first}
+    assert stream.chunk(2_000, 2_000)[0] == second  # a chunk is the same whenever it is made

@@ -13,6 +13,8 @@ __all__ = [
     "Workload",
     "TagSpec",
     "make_workload",
+    "ColdStream",
+    "cold_stream",
     "tag_catalog",
     "EVENT_TYPES",
     "HOT_EVENT_TYPES",
@@ -70,9 +72,12 @@ class Workload:
 
 
 def tag_catalog(seed: int = 7) -> list[TagSpec]:
-    """The 200 tags t000..t199: 120 categorical, 50 integer, 20 float, 10 boolean (kinds shuffled)."""
+    """The 200 tags t000..t199: 100 categorical, 40 integer, 20 float, 10 boolean, and production's other
+    shapes: 10 lists of strings (read by `contains`), 10 dates (ISO strings, compared as strings) and 10
+    codes (strings read by `startswith`) — kinds shuffled."""
     rng = random.Random(f"{seed}:tags")
-    kinds = ["cat"] * 120 + ["int"] * 50 + ["float"] * 20 + ["bool"] * 10
+    kinds = (["cat"] * 100 + ["int"] * 40 + ["float"] * 20 + ["bool"] * 10 + ["list"] * 10 + ["date"] * 10
+             + ["code"] * 10)
     rng.shuffle(kinds)
     specs = []
     for i, kind in enumerate(kinds):
@@ -87,6 +92,14 @@ def tag_catalog(seed: int = 7) -> list[TagSpec]:
             specs.append(TagSpec(name, kind, hi=1000))
         elif kind == "float":
             specs.append(TagSpec(name, kind, hi=100.0))
+        elif kind in ("list", "code"):
+            # list: each element present on its own with its weight; code: a prefix by weight + digits
+            d = rng.randint(6, 16)
+            weights = tuple(round(rng.uniform(0.03, 0.6), 3) for _ in range(d)) if kind == "list" else tuple(
+                w / sum(raw) for raw in [[1.0 / (j + 1) ** 0.6 for j in range(d)]] for w in raw)
+            specs.append(TagSpec(name, kind, tuple(f"{name}_{j:02d}" for j in range(d)), weights))
+        elif kind == "date":
+            specs.append(TagSpec(name, kind, hi=float(DATE_DAYS)))
         else:
             specs.append(TagSpec(name, kind, p_true=round(rng.uniform(0.2, 0.8), 2)))
     return specs
@@ -106,7 +119,23 @@ def _event_attribute_catalog(seed: int) -> dict[str, dict[str, str]]:
     return catalog
 
 
+DATE_DAYS = 1035  # dates are uniform over the days from DATE_ORIGIN
+
+
+DATE_ORIGIN = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def _date(day: int) -> str:
+    return (DATE_ORIGIN + timedelta(days=day)).date().isoformat()
+
+
 def _sample_tag(rng: random.Random, spec: TagSpec):
+    if spec.kind == "list":
+        return [v for v, w in zip(spec.values, spec.weights) if rng.random() < w]
+    if spec.kind == "code":
+        return f"{rng.choices(spec.values, spec.weights)[0]}-{rng.randint(0, 99_999):05d}"
+    if spec.kind == "date":
+        return _date(rng.randrange(DATE_DAYS))
     if spec.kind == "cat":
         return rng.choices(spec.values, spec.weights)[0]
     if spec.kind == "int":
@@ -120,56 +149,68 @@ def _wrong_type(rng: random.Random, spec: TagSpec, value):
     """A value of the wrong type for this tag (exercises the type-mismatch rules)."""
     if spec.kind in ("int", "float"):
         return rng.choice([str(value), True, [value]])
-    if spec.kind == "cat":
+    if spec.kind in ("cat", "code", "date"):
         return rng.choice([rng.randint(0, 1000), False, 0.5])  # never None: see peers.py on nulls
+    if spec.kind == "list":
+        return rng.choice([spec.values[0], 3, True])
     return rng.choice([1, 0, "true"])
 
 
 # --------------------------------------------------------------------------- profiles / events
 
 
-def _make_profiles(n: int, tags: list[TagSpec], seed: int, type_noise: float) -> list[dict]:
-    rng = random.Random(f"{seed}:profiles")
+def _make_profile(i: int, tags: list[TagSpec], seed: int, type_noise: float) -> dict:
+    """Customer i of the population: its own seeded stream, so any customer can be made alone
+    (the cold bench draws its events over 200,000 customers and makes only those it meets)."""
+    rng = random.Random(f"{seed}:profile:{i}")
     locales = [loc for loc, _ in LOCALES]
     locale_w = [w for _, w in LOCALES]
-    profiles = []
-    for i in range(n):
-        cid = f"86139{i:08d}"
-        locale = rng.choices(locales, locale_w)[0]
-        tag_values = {}
-        for spec in tags:
-            if rng.random() < TAG_MISSING_RATE:
-                continue
-            value = _sample_tag(rng, spec)
-            if type_noise and rng.random() < type_noise:
-                value = _wrong_type(rng, spec, value)
-            tag_values[spec.name] = value
-        channels = ["sms", "app_push", "email"]
-        rng.shuffle(channels)
-        profiles.append({
-            "customer_id": cid,
-            "status": "active" if rng.random() < 0.95 else rng.choice(["suspended", "churned"]),
-            "name": f"Bench User {i:05d}",
-            "msisdn": f"+{cid}",
-            "email": f"user{i:05d}@example.com",
-            "timezone": TIMEZONES[locale],
-            "locale": locale,
-            "tags": tag_values,
-            "consents": {
-                "marketing": rng.random() < 0.9,
-                "sms": rng.random() < 0.9,
-                "email": rng.random() < 0.6,
-                "app_push": rng.random() < 0.7,
-                "dnd": rng.random() < 0.05,
-            },
-            "channel_preference": channels,
-        })
-    return profiles
+    cid = f"86139{i:08d}"
+    locale = rng.choices(locales, locale_w)[0]
+    tag_values = {}
+    for spec in tags:
+        if rng.random() < TAG_MISSING_RATE:
+            continue
+        value = _sample_tag(rng, spec)
+        if type_noise and rng.random() < type_noise:
+            value = _wrong_type(rng, spec, value)
+        tag_values[spec.name] = value
+    channels = ["sms", "app_push", "email"]
+    rng.shuffle(channels)
+    return {
+        "customer_id": cid,
+        "status": "active" if rng.random() < 0.95 else rng.choice(["suspended", "churned"]),
+        "name": f"Bench User {i:05d}",
+        "msisdn": f"+{cid}",
+        "email": f"user{i:05d}@example.com",
+        "timezone": TIMEZONES[locale],
+        "locale": locale,
+        "tags": tag_values,
+        "consents": {
+            "marketing": rng.random() < 0.9,
+            "sms": rng.random() < 0.9,
+            "email": rng.random() < 0.6,
+            "app_push": rng.random() < 0.7,
+            "dnd": rng.random() < 0.05,
+        },
+        "channel_preference": channels,
+    }
+
+
+def _make_profiles(n: int, tags: list[TagSpec], seed: int, type_noise: float) -> list[dict]:
+    return [_make_profile(i, tags, seed, type_noise) for i in range(n)]
 
 
 def _make_events(n: int, profiles: list[dict], catalog: dict[str, dict[str, str]], seed: int,
                  base_time: datetime) -> list[dict]:
     rng = random.Random(f"{seed}:events")
+    ids = [p["customer_id"] for p in profiles]
+    return _events(rng, range(n), lambda _: ids[rng.randrange(len(ids))] if ids else "", catalog, base_time)
+
+
+def _events(rng: random.Random, numbers: range, customer, catalog: dict[str, dict[str, str]],
+            base_time: datetime) -> list[dict]:
+    """Events numbered `numbers`, event i for the customer id `customer(i)`."""
     # 60% on the three hot types (mild skew among them), 40% over the 37 others (mild skew)
     hot_w = [0.24, 0.20, 0.16]
     cold_raw = [1.0 / (j + 6) ** 0.5 for j in range(len(COLD_EVENT_TYPES))]
@@ -178,7 +219,7 @@ def _make_events(n: int, profiles: list[dict], catalog: dict[str, dict[str, str]
     a_weights = [1.0 / (j + 3) ** 0.5 for j in range(len(ATTR_A_VALUES))]
     t = base_time
     events = []
-    for i in range(n):
+    for i in numbers:
         et = rng.choices(EVENT_TYPES, weights)[0]
         attrs: dict = {}
         for attr, typ in catalog[et].items():
@@ -192,7 +233,7 @@ def _make_events(n: int, profiles: list[dict], catalog: dict[str, dict[str, str]
         events.append({
             "event_id": f"evt-{i + 1:07d}",
             "event_type": et,
-            "customer_id": profiles[rng.randrange(len(profiles))]["customer_id"] if profiles else "",
+            "customer_id": customer(i),
             "occurred_at": t.isoformat(timespec="milliseconds"),
             "source": "bench",
             "touchpoint": "network",
@@ -273,11 +314,34 @@ def _in_values(rng: random.Random, spec: TagSpec, p: float):
 def _leaf(rng: random.Random, picker: _TagPicker, used: set[str], p: float, positive_only: bool = False):
     """One leaf condition {path: spec} with selectivity close to p; returns (condition, selectivity)."""
     p = min(max(p, 0.01), 0.97)
-    choices = [("num", 0.45), ("in", 0.45)]
+    choices = [("num", 0.35), ("in", 0.35), ("contains", 0.08), ("startswith", 0.08), ("date", 0.08)]
     if p >= 0.55 and not positive_only:
         choices += [("ne_cat", 0.25), ("ne_bool", 0.12)]
+    if p >= 0.85:
+        choices += [("exists", 0.1)]
     kind = rng.choices([c[0] for c in choices], [c[1] for c in choices])[0]
-    if kind == "num":
+    if kind == "contains":
+        spec = picker.pick(("list",), used)
+        j = min(range(len(spec.values)), key=lambda k: abs(math.log(spec.weights[k] * _PRESENT / p)))
+        sel = spec.weights[j] * _PRESENT
+        cond = {f"tags.{spec.name}": {"contains": spec.values[j]}}
+    elif kind == "startswith":
+        spec = picker.pick(("code",), used)
+        j = min(range(len(spec.values)), key=lambda k: abs(math.log(spec.weights[k] * _PRESENT / p)))
+        sel = spec.weights[j] * _PRESENT
+        cond = {f"tags.{spec.name}": {"startswith": spec.values[j]}}
+    elif kind == "date":
+        spec = picker.pick(("date",), used)
+        op = rng.choice(("gte", "lt"))
+        q = min(max(p / _PRESENT, 0.005), 0.995)
+        day = min(max(round(DATE_DAYS * (1 - q) if op == "gte" else DATE_DAYS * q), 1), DATE_DAYS - 1)
+        sel = ((DATE_DAYS - day) / DATE_DAYS if op == "gte" else day / DATE_DAYS) * _PRESENT
+        cond = {f"tags.{spec.name}": {op: _date(day)}}
+    elif kind == "exists":
+        spec = picker.pick(("int", "float", "cat", "list", "date", "code"), used)
+        sel = _PRESENT
+        cond = {f"tags.{spec.name}": {"exists": True}}
+    elif kind == "num":
         spec = picker.pick(("int", "float"), used)
         op = rng.choice(("gte", "lt"))
         thr, sel = _num_threshold(spec, p, op)
@@ -424,3 +488,39 @@ def make_workload(n_campaigns: int, n_events: int, n_profiles: int = 2000, seed:
         event_attributes=catalog,
         tags=tags,
     )
+
+
+# --------------------------------------------------------------------------- the cold stream
+
+STRIDE = 1_000_003  # prime: i * STRIDE mod population visits every customer once per pass
+
+
+@dataclass
+class ColdStream:
+    """Events over a population of customers where each event meets a customer the stream has not
+    met before (event i is for customer i * STRIDE mod population), made in chunks with only the
+    customers they meet, so a run over 200,000 customers never holds them all. This is production's
+    shape: a matcher's memo of profile values seen stays cold."""
+
+    campaigns: list[dict]
+    tags: list[TagSpec]
+    event_attributes: dict[str, dict[str, str]]
+    population: int
+    seed: int
+    base_time: datetime = DEFAULT_BASE_TIME
+
+    def customer(self, i: int) -> int:
+        return i * STRIDE % self.population
+
+    def chunk(self, start: int, n: int) -> tuple[list[dict], list[dict]]:
+        """Events start..start+n-1 and the profiles of the customers they meet."""
+        rng = random.Random(f"{self.seed}:events:{start}")
+        events = _events(rng, range(start, start + n), lambda i: f"86139{self.customer(i):08d}",
+                         self.event_attributes, self.base_time + timedelta(seconds=start / 10))
+        met = sorted({self.customer(i) for i in range(start, start + n)})
+        return events, [_make_profile(i, self.tags, self.seed, 0.0) for i in met]
+
+
+def cold_stream(n_campaigns: int, population: int, seed: int = 7) -> ColdStream:
+    tags = tag_catalog(seed)
+    return ColdStream(_make_campaigns(n_campaigns, tags, seed), tags, _event_attribute_catalog(seed), population, seed)
