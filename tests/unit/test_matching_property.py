@@ -255,6 +255,31 @@ def test_every_operator_on_every_kind_of_value_agrees_with_the_reference(mode, s
         assert_same_as_reference(CampaignIndex(_load(definitions), NOW), definitions, event, profile)
 
 
+@st.composite
+def one_index_many_customers(draw):
+    """Single-test campaigns on a few tags, then many customers through the same index: a value
+    class the index keeps for one customer's value must hold for every value of that class."""
+    definitions = [
+        a_definition(id=f"c{i:02d}", audience={draw(st.sampled_from(TAGS[:3])): draw(a_test())})
+        for i in range(draw(st.integers(1, 20)))
+    ]
+    customers = [a_profile_with(draw, {f"t{i}": draw(st.sampled_from(TAG_VALUES)) for i in range(3)
+                                       if draw(st.integers(0, 5)) > 0}) for _ in range(12)]
+    return definitions, customers
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=150)
+@given(scenario=one_index_many_customers())
+def test_what_the_index_keeps_from_one_customer_holds_for_the_next(mode, scenario):
+    definitions, customers = scenario
+    event = CATALOG.parse(an_event_record("app.login", platform="ios"), NOW)
+    with buckets(mode):
+        index = CampaignIndex(_load(definitions), NOW)
+        for profile in customers:
+            assert_same_as_reference(index, definitions, event, profile)
+
+
 SHARED_PATHS = ["status", "consents.marketing", "tags.t0", "tags.t1", "tags.t2"]
 SHARED_VALUES = ["gold", "silver", "basic", "active", "suspended", True, False, 1, 0]
 

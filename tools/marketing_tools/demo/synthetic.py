@@ -8,6 +8,7 @@ Same seed, same data.
 from __future__ import annotations
 
 import json
+import zlib
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -136,7 +137,7 @@ def make_events(n: int, catalog: EventCatalog, campaigns: list[Campaign], custom
     others = sorted(t for t in catalog.types if t not in hints)
     plan = EventPlan()
     originals: list[tuple[str, bytes]] = []
-    bad_kinds = [r for r in DeadLetterReason]
+    bad_kinds = list(SPOILABLE)
     for i in range(n):
         roll = rng.random()
         if originals and roll < duplicate_share:
@@ -177,6 +178,11 @@ def make_events(n: int, catalog: EventCatalog, campaigns: list[Campaign], custom
     return plan
 
 
+# the reasons a record can be spoiled for on its way in (a profile update that cannot apply needs a
+# profile in a state the synthetic day does not make; the integration tests cover it)
+SPOILABLE = tuple(r for r in DeadLetterReason if r is not DeadLetterReason.PROFILE_UPDATE)
+
+
 def _spoil(event: dict[str, Any], kind: DeadLetterReason, spec: Any, now: datetime) -> str:
     bad = json.loads(json.dumps(event))
     match kind:
@@ -194,5 +200,9 @@ def _spoil(event: dict[str, Any], kind: DeadLetterReason, spec: Any, now: dateti
         case DeadLetterReason.TOO_OLD:
             bad["occurred_at"] = (now - timedelta(days=3)).isoformat()
         case DeadLetterReason.UNKNOWN_CUSTOMER:
-            bad["customer_id"] = "86199999999999"
+            # a customer nobody knows, on a type that does not create its customer's profile
+            bad["customer_id"] = f"86199{zlib.crc32(bad['event_id'].encode()):010d}"
+            if spec.creates_profile:
+                bad["event_type"] = "location.enter_area"
+                bad["attributes"] = {"area_id": "airport-pvg"}
     return json.dumps(bad, ensure_ascii=False)

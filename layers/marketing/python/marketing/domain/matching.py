@@ -357,8 +357,10 @@ class BitRejections:
                 bits ^= low
 
 
-_ORDERABLE = frozenset({"eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "between"})
+# the operators whose outcome on a value follows from a class computed without the campaigns
+_CLASSIFIABLE = frozenset({"eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "between", "exists", "startswith", "contains"})
 OTHER = ("other",)  # the value class of values no test on a path can tell apart
+ABSENT = ("absent",)  # the value class of a missing value
 
 
 def _leaves(node: Node) -> list[Test]:
@@ -490,29 +492,41 @@ class _BitGroup:
         return self._mask(index, key, value) if mask is None else mask
 
     def _keyer(self, members: list[tuple[int, list[Node]]]) -> Callable[[Any], Any]:
-        """The value class of a path: values in one class pass exactly the same tests on it.
+        """The value class of a path: values in one class pass exactly the same tests on it, so
+        a path's classes are few whatever the customers (a memo of them stays warm on new ones).
 
-        With only (in)equality and comparison tests, a value named by some test is its own class
-        (with its type: 1 and True compare alike but order differently); any other value is known
-        by where it falls among the comparison bounds of its kind; values of other kinds fail
-        every comparison and every equality, so they share one class. Other tests: the value itself."""
+        A value named by an (in)equality test is its own class (with its type: 1 and True compare
+        alike but order differently); any other value is known by where it falls among the
+        comparison bounds of its kind; values of other kinds fail every comparison and every
+        equality, so they share one class, and a missing value is one class of its own. With
+        `startswith` tests a value's class also holds the prefixes it starts with; with `contains`,
+        the operands it contains. Only `within` (the clock) keeps a value as its own class."""
         leaves = [leaf for _, nodes in members for node in nodes for leaf in _leaves(node)]
-        if not all(leaf.op in _ORDERABLE for leaf in leaves):
+        if any(leaf.op not in _CLASSIFIABLE for leaf in leaves):
             return lambda v: (v.__class__, v)
         named: set[Any] = set()
         numbers: set[Any] = set()
         strings: set[str] = set()
+        prefixes: set[str] = set()
+        contained: set[Any] = set()
         for leaf in leaves:
             operands = leaf.operand if leaf.op in ("in", "nin", "between") else (leaf.operand,)
             if leaf.op in ("eq", "ne", "in", "nin"):
                 named.update(operands)
-            else:
+            elif leaf.op == "startswith":
+                prefixes.update(operands)
+            elif leaf.op == "contains":
+                contained.update(operands)
+            elif leaf.op != "exists":
                 for b in operands:
                     (strings if isinstance(b, str) else numbers).add(b)
         number_bounds, string_bounds = sorted(numbers), sorted(strings)
+        starts = tuple(sorted(p for p in prefixes if isinstance(p, str)))
+        elements = tuple(contained)
+        substrings = tuple(x for x in elements if isinstance(x, str))
         bisect = self._bisect
 
-        def key(v: Any) -> Any:
+        def base(v: Any) -> Any:
             if v in named:
                 return (v.__class__, v)
             if v.__class__ in _NUM:
@@ -523,6 +537,18 @@ class _BitGroup:
                 return OTHER
             i = bisect(bounds, v)
             return (v.__class__ is str, 2 * i + (i < len(bounds) and bounds[i] == v))
+
+        if not starts and not elements:
+            return lambda v: ABSENT if v is MISSING else base(v)
+
+        def key(v: Any) -> Any:
+            if v is MISSING:
+                return ABSENT
+            if v.__class__ is str:
+                return (base(v), tuple([p for p in starts if v.startswith(p)]), tuple([x for x in substrings if x in v]))
+            if v.__class__ is tuple:
+                return (base(v), (), tuple([x for x in elements if x in v]))
+            return (base(v), (), ())
         return key
 
     def _mask(self, index: int, key: Any, value: Any, keep: bool = True) -> int:
