@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from marketing.data import TAGS, packaged
+from marketing.data import CONTACT_POLICY, TAGS, packaged
 from marketing_tools.files import EventRecord, HeaderError, ProfileFile, Row, count_lines, event_rows, tag_types
 from marketing_tools.cli import target as targets
 from marketing_tools.cli.target import console, err, state_dir
@@ -81,7 +81,11 @@ CSV: a header row names the columns, each optional except customer_id:
   text), "[...]" is a JSON list and anything else is text. A cell holding a JSON string ("007") is
   always text. A `tags` column may hold a JSON object; tags.NAME columns override its entries.
 
-An empty cell leaves the field at its default (consents false, timezone UTC, locale zh-CN). An
+A row is merged into the stored profile: the fields it names replace the stored ones, its tags and
+usage months are added to the stored ones, and anything it does not name stays (a new customer's
+profile starts from the defaults: consents false, timezone UTC, locale zh-CN). Consents follow the
+contact policy's `consents` rules: a withdrawal by the customer (reply keyword, unsubscribe link,
+care) is never turned back on by an import, and such a kept consent is named with its line. An
 unknown column refuses the whole file before anything is written.
 
 Every row is validated. A bad row is skipped and reported with its line number and every reason;
@@ -92,13 +96,16 @@ header is unusable), 3 when the stack is unreachable.
 
 @dataclass
 class _ProfileBatches:
-    """Rows waiting for one BatchWriteItem; a customer repeated in the file is written in file order."""
+    """Rows waiting for one merge (a read and a conditional write per 100); a customer repeated in the
+    file is written in file order."""
 
     store: Any
     size: int
+    merge: Any = None   # (stored, row) -> (merged, notes): domain.consents.merge_import at the import's time
     pending: dict[str, tuple[int, Any]] = field(default_factory=dict)
     imported: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    kept: list[tuple[int, str]] = field(default_factory=list)   # consents the customer's own change kept
 
     def add(self, line: int, profile: Any) -> None:
         # one request may not name a key twice: the earlier row goes first, so the later one wins
@@ -110,12 +117,20 @@ class _ProfileBatches:
         if not self.pending:
             return
         rows = list(self.pending.values())
+        lines = {profile.customer_id: line for line, profile in rows}
+        notes: dict[str, list[str]] = {}
+
+        def merge(stored: Any, row: Any) -> Any:
+            merged, notes[row.customer_id] = self.merge(stored, row)  # the last attempt's notes count
+            return merged
+
         try:
-            self.store.put_profiles([profile for _, profile in rows])
+            self.store.merge_profiles([profile for _, profile in rows], merge)
         except RuntimeError:  # still unprocessed after the store's retries (throttled)
             self.skipped += [(line, "not written: DynamoDB left it unprocessed after retries") for line, _ in rows]
         else:
             self.imported += len(rows)
+            self.kept += [(lines[cid], note) for cid, kept in notes.items() for note in kept]
         self.pending.clear()
 
     def first_pending_line(self) -> int | None:
@@ -126,9 +141,14 @@ class _ProfileBatches:
 def profiles_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSON lines or CSV"),
     stack: Optional[str] = typer.Option(None, "--stack", help="a deployed stack (default: the local one)"),
-    batch_size: int = typer.Option(25, "--batch-size", min=1, max=25, help="profiles per BatchWriteItem call"),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, max=100,
+                                    help="profiles per read and conditional write (BatchGetItem, TransactWriteItems)"),
+    as_of: Optional[datetime] = typer.Option(None, "--as-of", help="when the file's data was taken (ISO-8601; "
+                                             "default now): its consents count as changed then"),
 ) -> None:
-    from marketing.adapters.aws import DynamoProfileStore
+    from marketing.adapters.aws import DynamoPolicyStore, DynamoProfileStore
+    from marketing.domain.consents import merge_import
+    from marketing.domain.contact_policy import ContactPolicy
 
     reader = ProfileFile(file, tag_types(Path(os.environ.get("TAGS_PATH") or packaged(TAGS))))
     rows = reader.rows()
@@ -141,7 +161,16 @@ def profiles_import(
         raise typer.Exit(INVALID) from None
     target = targets.resolve_target(stack)
     table = target.env["PROFILES_TABLE"]
-    batches = _ProfileBatches(DynamoProfileStore(target.client("dynamodb"), table), batch_size)
+    at = (as_of or datetime.now(timezone.utc))
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    ddb = target.client("dynamodb")
+    try:  # the policy in force: the operator's live copy, else the shipped file
+        document = DynamoPolicyStore(ddb, target.env["SETTINGS_TABLE"]).get_policy() if "SETTINGS_TABLE" in target.env else None
+    except _aws_errors() as exc:
+        raise _unreachable(target, exc, "nothing imported") from None
+    policy = ContactPolicy.model_validate(document) if document else ContactPolicy.from_file(packaged(CONTACT_POLICY))
+    batches = _ProfileBatches(DynamoProfileStore(ddb, table), batch_size,
+                              lambda stored, row: merge_import(stored, row, at, policy.consents))
     total = count_lines(file) - (1 if reader.is_csv else 0)
     with _progress() as progress:
         description = f"importing profiles into {table}"
@@ -165,6 +194,8 @@ def profiles_import(
                   highlight=False)
     console.print(f"imported {batches.imported:,} profile(s) into {table}, skipped {len(batches.skipped):,}",
                   highlight=False)
+    for line, note in sorted(batches.kept):
+        err.print(f"[yellow]line {line}:[/] {note}", highlight=False)
     _report_skipped(file, sorted(batches.skipped), "row(s)")
     if batches.skipped:
         raise typer.Exit(INVALID)
