@@ -3,6 +3,7 @@ into the stored profile, through the real responses/enrich/decide handlers and `
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,31 @@ def test_an_import_merges_into_what_events_wrote_and_reads_old_shape_profiles(st
     assert profile.consent_change("email").source.value == "import"
     new = world.profiles.get_profiles(["8613800000002"])["8613800000002"]
     assert new.consents.sms is True and new.consent_change("sms").source.value == "import"
+
+
+def test_profiles_show_prints_the_withdrawal_with_its_source_and_time_and_a_products_expiry(stack, tmp_path):
+    world = stack
+    world.add_profiles(a_profile(CUSTOMER, roaming_pack=False))
+    order = an_event("order.completed", customer=CUSTOMER, product="ROAM_7D")
+    world.publish(order)
+    world.run()
+    inbound_sms(world, "TD", message_id="in-td")
+    world.run()
+    assert import_lines(tmp_path, {"customer_id": CUSTOMER, "consents": {"sms": True}})[0] == 0
+
+    code, out, _ = run("profiles", "show", CUSTOMER, "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["tags"]["roaming_pack"] is True and shown["expiry"]["roaming_pack"] > order["occurred_at"]
+    assert order["event_id"] in shown["applied"]
+    sms = [c for c in shown["consent_history"] if c["channel"] == "sms"]
+    assert [(c["value"], c["source"]) for c in sms] == [(False, "reply_keyword")] and sms[0]["at"]
+    assert shown["consents"]["sms"] is False
+
+    code, out, _ = run("profiles", "show", CUSTOMER)
+    text = " ".join(out.replace("│", " ").split())
+    withdrawn_at = datetime.fromisoformat(sms[0]["at"]).isoformat()
+    assert code == 0
+    assert "roaming_pack" in text and shown["expiry"]["roaming_pack"] in text
+    assert f"sms false {withdrawn_at} reply_keyword" in text and order["event_id"] in text
+    assert run("profiles", "show", "nobody")[0] == 1

@@ -5,7 +5,9 @@ named with its line number and counted in the exit code: a file is never half-im
 """
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -358,3 +360,55 @@ class _DecisionLogTail:
                 for line in body.splitlines():
                     if line.strip():
                         yield json.loads(line).get("event_id")
+
+
+# ------------------------------------------------------------------ profiles show
+
+@profiles_app.command("show")
+def profiles_show(
+    customer_id: str = typer.Argument(..., help="the customer's id"),
+    as_json: bool = typer.Option(False, "--json", help="the stored profile as one JSON line"),
+    stack: Optional[str] = typer.Option(None, "--stack", help="a deployed stack (default: the local one)"),
+) -> None:
+    """The stored profile: fields, tags (a product's with their expiry), each consent with its
+    history (value, time, source) and the last updates applied (event id, time)."""
+    from rich.table import Table
+
+    from marketing.adapters.aws import DynamoProfileStore
+
+    target = targets.resolve_target(stack)
+    try:
+        found = DynamoProfileStore(target.client("dynamodb"), target.env["PROFILES_TABLE"]).get_profiles([customer_id])
+    except _aws_errors() as exc:
+        raise _unreachable(target, exc, "nothing shown") from None
+    profile = found.get(customer_id)
+    if profile is None:
+        err.print(f"[red]no profile for customer {customer_id!r}[/]", highlight=False)
+        raise typer.Exit(INVALID)
+    if as_json:
+        sys.stdout.write(profile.model_dump_json(exclude_none=True) + "\n")
+        return
+    fields = ", ".join(f"{k} {v}" for k, v in profile.fields().items() if not k.startswith("consents.") and k != "customer_id")
+    console.print(f"[bold]{profile.customer_id}[/] {fields}", highlight=False)
+    tags = Table(title=f"{len(profile.tags)} tag(s)")
+    for column in ("tag", "value", "expires"):
+        tags.add_column(column, overflow="fold")
+    for name, value in sorted(profile.tags.items()):
+        tags.add_row(name, json.dumps(value, ensure_ascii=False, default=str), profile.expiry.get(name, ""))
+    console.print(tags)
+    consents = Table(title="consents (each change: value, time, source)")
+    for column in ("consent", "now", "changed at", "by", "earlier changes"):
+        consents.add_column(column, overflow="fold")
+    for channel, value in profile.consents.model_dump().items():
+        changes = [c for c in profile.consent_history if c.channel == channel]
+        last = changes[-1] if changes else None
+        earlier = "; ".join(f"{c.value} {c.at.isoformat()} {c.source.value}" for c in reversed(changes[:-1]))
+        consents.add_row(channel, str(value).lower(), last.at.isoformat() if last else "(not recorded)",
+                         last.source.value if last else "", earlier)
+    console.print(consents)
+    applied = Table(title=f"last {len(profile.applied)} update(s) applied")
+    for column in ("event id", "applied at"):
+        applied.add_column(column, overflow="fold")
+    for event_id, at in reversed(list(profile.applied.items())[-10:]):
+        applied.add_row(event_id, at)
+    console.print(applied)
