@@ -34,3 +34,32 @@ def test_a_valid_sample_campaign_exits_0():
 
     assert code == 0, output
     assert "airport-intl-roaming" in output and "valid" in output
+
+
+def a_definition(tmp_path, audience: dict) -> str:
+    import yaml
+
+    definition = yaml.safe_load(project_path("events", "campaigns", "airport-intl-roaming.yaml").read_text(encoding="utf-8"))
+    definition["audience"] = audience
+    path = tmp_path / "campaign.yaml"
+    path.write_text(yaml.safe_dump(definition, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_an_unknown_tag_exits_1_naming_it_and_suggesting_the_dictionary_tag(tmp_path):
+    code, output = validate(a_definition(tmp_path, {"status": "active", "tags.roaming_pak": {"ne": True}}))
+
+    assert code == 1, output
+    assert re.search(r"audience\.tags\.roaming_pak: unknown tag 'tags\.roaming_pak'.*did you mean 'tags\.roaming_pack'",
+                     output), output
+
+
+def test_a_test_that_does_not_fit_the_tags_type_exits_1(tmp_path):
+    code, output = validate(a_definition(tmp_path, {"tags.roaming_pack": {"gte": 3}, "tags.intl_calls_90d": "many",
+                                                    "tags.interests": {"contains": "travel"},
+                                                    "tags.last_recharge_at": {"within": "30d"}}))
+
+    assert code == 1, output
+    assert "2 error(s)" in output
+    assert re.search(r"audience\.tags\.roaming_pack\.gte: 'gte' does not apply to tags\.roaming_pack, a boolean tag", output)
+    assert re.search(r"audience\.tags\.intl_calls_90d: tags\.intl_calls_90d is an integer tag", output), output

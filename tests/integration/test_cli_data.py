@@ -149,6 +149,27 @@ def test_every_reason_a_row_is_refused_for_is_printed(stack, tmp_path):
                      r"channel_preference\.1: Input should be 'sms', 'app_push' or 'email'", one_line(errors)), errors
 
 
+def test_a_row_with_three_bad_fields_reports_all_three_and_imports_nothing_of_it(stack, tmp_path):
+    path = write_csv(tmp_path / "profiles.csv", ["customer_id", "status", "msisdn", "timezone", "tags.plan"],
+                     ["8613800000001", "actve", "notanumber", "Mars/Olympus", "4G-58"],
+                     ["8613800000002", "active", "+8613800000002", "Asia/Shanghai", "4G-58"])
+    jsonl = write_lines(tmp_path / "profiles.jsonl", {"customer_id": "8613800000003", "tags": {"roaming_pack": "yes",
+                                                                                               "tenure_months": 2.5}})
+
+    code, _, errors = run("profiles", "import", str(path))
+    json_code, _, json_errors = run("profiles", "import", str(jsonl))
+
+    assert (code, json_code) == (1, 1)
+    line = one_line(errors)
+    assert re.search(r"line 2: status: 'actve' is not one of active, suspended, closed; did you mean 'active'\?; "
+                     r"msisdn: 'notanumber' is not an E\.164 number .*; timezone: 'Mars/Olympus' is not an IANA timezone",
+                     line), errors
+    assert "line 3" not in line
+    assert stored_profile(stack, "8613800000001") is None and stored_profile(stack, "8613800000002") is not None
+    assert re.search(r"tags\.roaming_pack: expected a boolean, got 'yes'; tags\.tenure_months: expected an integer",
+                     one_line(json_errors)), json_errors
+
+
 def test_a_json_lines_file_names_lines_that_are_not_profiles(stack, tmp_path):
     path = write_lines(tmp_path / "profiles.jsonl", a_profile("8613800000001"), '{"customer_id": ', "[1, 2]",
                        {"customer_id": "8613800000004", "tags": {"address": {"city": "beijing"}}},

@@ -137,6 +137,17 @@ def test_an_invalid_campaign_fails_the_execution_with_every_error(flows):
     assert [row["action"] for row in trail] == ["submitted", "invalid"]
 
 
+def test_the_validate_step_refuses_a_tag_the_dictionary_does_not_have(flows):
+    world, desk = flows
+    bad = a_campaign("roam-typo", audience={"status": "active", "tags.roaming_pak": {"ne": True}})
+    submission = desk.submit(bad, by="ann")
+    assert desk.wait(submission.execution_arn)["status"] == "FAILED"
+    history = world.client("stepfunctions").get_execution_history(executionArn=submission.execution_arn)["events"]
+    failed = next(e for e in history if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
+    assert failed["error"] == "CampaignInvalid"
+    assert "tags.roaming_pak" in failed["cause"] and "did you mean 'tags.roaming_pack'" in failed["cause"]
+
+
 def test_a_campaign_the_workflow_activates_is_matched_by_the_running_decision_path(flows):
     world, desk = flows
     world.add_profiles(a_profile("8613800000001"))

@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from marketing.domain.models import Consents, Profile
+from marketing.domain.tags import profile_problems
 
 ITEM_LIMIT = 400 * 1024        # DynamoDB item size limit
 RECORD_LIMIT = 1024 * 1024     # Kinesis: data + partition key of one record
@@ -128,12 +129,16 @@ def _validation_errors(exc: ValidationError) -> str:
     )
 
 
-def _profile(data: dict[str, Any]) -> Profile | str:
-    """The validated profile, or every reason it is not one."""
+def _profile(data: dict[str, Any], tag_types: dict[str, str] | None = None) -> Profile | str:
+    """The validated profile, or every reason it is not one (the model's and the contract's:
+    status, E.164 MSISDN, IANA timezone, dictionary tags of their types)."""
+    problems = profile_problems(data, tag_types or {})
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        return _validation_errors(exc)
+        return "; ".join([_validation_errors(exc), *problems])
+    if problems:
+        return "; ".join(problems)
     size = len(profile.model_dump_json(exclude_none=True).encode()) + len(profile.customer_id.encode()) + 64
     if size > ITEM_LIMIT:
         return f"profile is {size // 1024} KB; a DynamoDB item holds at most 400 KB"
@@ -167,7 +172,7 @@ class ProfileFile:
                 continue
             for key in data.keys() - PROFILE_FIELDS:
                 self.ignored.setdefault(key, number)
-            result = _profile(data)
+            result = _profile(data, self.tag_types)
             yield Row(number, number, error=result) if isinstance(result, str) else Row(number, number, value=result)
 
     # ---- CSV
@@ -202,7 +207,7 @@ class ProfileFile:
                 yield Row(start, end, error=f"{len(cells)} cells where the header has {len(header)} columns")
                 continue
             data, errors = self._cells(header, cells)
-            result = _profile(data)  # also with a bad cell left out: every reason of the row at once
+            result = _profile(data, self.tag_types)  # also with a bad cell left out: every reason of the row at once
             if isinstance(result, str):
                 errors.append(result)
             yield Row(start, end, error="; ".join(errors)) if errors else Row(start, end, value=result)

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from marketing_tools.cli import target as targets
-from marketing_tools.cli.target import catalog, console, err
+from marketing_tools.cli.target import catalog, console, err, tag_types
 from marketing.domain.campaigns import load_campaign_file
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Campaign definitions and their workflow.")
@@ -38,7 +38,7 @@ def campaign_submit(file: Path = typer.Argument(..., help="campaign definition, 
                                                                       "instead of at the schedule's end"),
                     stack: Optional[str] = STACK) -> None:
     """Validate locally, then start the approval workflow (estimate, approvers notified)."""
-    loaded = load_campaign_file(file, catalog())
+    loaded = load_campaign_file(file, catalog(), tag_types())
     _refuse_invalid(loaded, f"{file}: {len(loaded.errors)} error(s)", f"{file}: ")
     desk = _desk(stack)
     live = _campaign_rows(targets.resolve_target(stack)).get(loaded.campaign.id, {})
@@ -241,7 +241,7 @@ def campaign_new(template: Optional[str] = typer.Argument(None, help="a template
         raise typer.Exit(1) from None
     from marketing.domain.campaigns import load_campaign
 
-    loaded = load_campaign(definition, catalog())
+    loaded = load_campaign(definition, catalog(), tag_types())
     _refuse_invalid(loaded, f"template {template} with these values is not a valid campaign: "
                             f"{len(loaded.errors)} error(s)")
     text = f"# from template {template} (events/templates/{template}.yaml)\n" + yaml.safe_dump(
@@ -256,7 +256,7 @@ def campaign_new(template: Optional[str] = typer.Argument(None, help="a template
 @campaign_app.command("validate")
 def campaign_validate(file: Path = typer.Argument(..., help="campaign definition, YAML or JSON")) -> None:
     """Exit 0 when valid; otherwise print every error with its path and exit 1."""
-    loaded = load_campaign_file(file, catalog())
+    loaded = load_campaign_file(file, catalog(), tag_types())
     if loaded.ok:
         console.print(f"[green]✓[/] {file}: campaign {loaded.campaign.id!r} is valid")
         return

@@ -5,7 +5,9 @@ named with its line number and counted in the exit code: a file is never half-im
 """
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,7 +17,7 @@ from typing import Any, Iterable, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from marketing.data import TAGS, packaged
+from marketing.data import CONTACT_POLICY, TAGS, packaged
 from marketing_tools.files import EventRecord, HeaderError, ProfileFile, Row, count_lines, event_rows, tag_types
 from marketing_tools.cli import target as targets
 from marketing_tools.cli.target import console, err, state_dir
@@ -81,7 +83,11 @@ CSV: a header row names the columns, each optional except customer_id:
   text), "[...]" is a JSON list and anything else is text. A cell holding a JSON string ("007") is
   always text. A `tags` column may hold a JSON object; tags.NAME columns override its entries.
 
-An empty cell leaves the field at its default (consents false, timezone UTC, locale zh-CN). An
+A row is merged into the stored profile: the fields it names replace the stored ones, its tags and
+usage months are added to the stored ones, and anything it does not name stays (a new customer's
+profile starts from the defaults: consents false, timezone UTC, locale zh-CN). Consents follow the
+contact policy's `consents` rules: a withdrawal by the customer (reply keyword, unsubscribe link,
+care) is never turned back on by an import, and such a kept consent is named with its line. An
 unknown column refuses the whole file before anything is written.
 
 Every row is validated. A bad row is skipped and reported with its line number and every reason;
@@ -92,13 +98,16 @@ header is unusable), 3 when the stack is unreachable.
 
 @dataclass
 class _ProfileBatches:
-    """Rows waiting for one BatchWriteItem; a customer repeated in the file is written in file order."""
+    """Rows waiting for one merge (a read and a conditional write per 100); a customer repeated in the
+    file is written in file order."""
 
     store: Any
     size: int
+    merge: Any = None   # (stored, row) -> (merged, notes): domain.consents.merge_import at the import's time
     pending: dict[str, tuple[int, Any]] = field(default_factory=dict)
     imported: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    kept: list[tuple[int, str]] = field(default_factory=list)   # consents the customer's own change kept
 
     def add(self, line: int, profile: Any) -> None:
         # one request may not name a key twice: the earlier row goes first, so the later one wins
@@ -110,12 +119,20 @@ class _ProfileBatches:
         if not self.pending:
             return
         rows = list(self.pending.values())
+        lines = {profile.customer_id: line for line, profile in rows}
+        notes: dict[str, list[str]] = {}
+
+        def merge(stored: Any, row: Any) -> Any:
+            merged, notes[row.customer_id] = self.merge(stored, row)  # the last attempt's notes count
+            return merged
+
         try:
-            self.store.put_profiles([profile for _, profile in rows])
+            self.store.merge_profiles([profile for _, profile in rows], merge)
         except RuntimeError:  # still unprocessed after the store's retries (throttled)
             self.skipped += [(line, "not written: DynamoDB left it unprocessed after retries") for line, _ in rows]
         else:
             self.imported += len(rows)
+            self.kept += [(lines[cid], note) for cid, kept in notes.items() for note in kept]
         self.pending.clear()
 
     def first_pending_line(self) -> int | None:
@@ -126,9 +143,14 @@ class _ProfileBatches:
 def profiles_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSON lines or CSV"),
     stack: Optional[str] = typer.Option(None, "--stack", help="a deployed stack (default: the local one)"),
-    batch_size: int = typer.Option(25, "--batch-size", min=1, max=25, help="profiles per BatchWriteItem call"),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, max=100,
+                                    help="profiles per read and conditional write (BatchGetItem, TransactWriteItems)"),
+    as_of: Optional[datetime] = typer.Option(None, "--as-of", help="when the file's data was taken (ISO-8601; "
+                                             "default now): its consents count as changed then"),
 ) -> None:
-    from marketing.adapters.aws import DynamoProfileStore
+    from marketing.adapters.aws import DynamoPolicyStore, DynamoProfileStore
+    from marketing.domain.consents import merge_import
+    from marketing.domain.contact_policy import ContactPolicy
 
     reader = ProfileFile(file, tag_types(Path(os.environ.get("TAGS_PATH") or packaged(TAGS))))
     rows = reader.rows()
@@ -141,7 +163,16 @@ def profiles_import(
         raise typer.Exit(INVALID) from None
     target = targets.resolve_target(stack)
     table = target.env["PROFILES_TABLE"]
-    batches = _ProfileBatches(DynamoProfileStore(target.client("dynamodb"), table), batch_size)
+    at = (as_of or datetime.now(timezone.utc))
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    ddb = target.client("dynamodb")
+    try:  # the policy in force: the operator's live copy, else the shipped file
+        document = DynamoPolicyStore(ddb, target.env["SETTINGS_TABLE"]).get_policy() if "SETTINGS_TABLE" in target.env else None
+    except _aws_errors() as exc:
+        raise _unreachable(target, exc, "nothing imported") from None
+    policy = ContactPolicy.model_validate(document) if document else ContactPolicy.from_file(packaged(CONTACT_POLICY))
+    batches = _ProfileBatches(DynamoProfileStore(ddb, table), batch_size,
+                              lambda stored, row: merge_import(stored, row, at, policy.consents))
     total = count_lines(file) - (1 if reader.is_csv else 0)
     with _progress() as progress:
         description = f"importing profiles into {table}"
@@ -165,6 +196,8 @@ def profiles_import(
                   highlight=False)
     console.print(f"imported {batches.imported:,} profile(s) into {table}, skipped {len(batches.skipped):,}",
                   highlight=False)
+    for line, note in sorted(batches.kept):
+        err.print(f"[yellow]line {line}:[/] {note}", highlight=False)
     _report_skipped(file, sorted(batches.skipped), "row(s)")
     if batches.skipped:
         raise typer.Exit(INVALID)
@@ -327,3 +360,55 @@ class _DecisionLogTail:
                 for line in body.splitlines():
                     if line.strip():
                         yield json.loads(line).get("event_id")
+
+
+# ------------------------------------------------------------------ profiles show
+
+@profiles_app.command("show")
+def profiles_show(
+    customer_id: str = typer.Argument(..., help="the customer's id"),
+    as_json: bool = typer.Option(False, "--json", help="the stored profile as one JSON line"),
+    stack: Optional[str] = typer.Option(None, "--stack", help="a deployed stack (default: the local one)"),
+) -> None:
+    """The stored profile: fields, tags (a product's with their expiry), each consent with its
+    history (value, time, source) and the last updates applied (event id, time)."""
+    from rich.table import Table
+
+    from marketing.adapters.aws import DynamoProfileStore
+
+    target = targets.resolve_target(stack)
+    try:
+        found = DynamoProfileStore(target.client("dynamodb"), target.env["PROFILES_TABLE"]).get_profiles([customer_id])
+    except _aws_errors() as exc:
+        raise _unreachable(target, exc, "nothing shown") from None
+    profile = found.get(customer_id)
+    if profile is None:
+        err.print(f"[red]no profile for customer {customer_id!r}[/]", highlight=False)
+        raise typer.Exit(INVALID)
+    if as_json:
+        sys.stdout.write(profile.model_dump_json(exclude_none=True) + "\n")
+        return
+    fields = ", ".join(f"{k} {v}" for k, v in profile.fields().items() if not k.startswith("consents.") and k != "customer_id")
+    console.print(f"[bold]{profile.customer_id}[/] {fields}", highlight=False)
+    tags = Table(title=f"{len(profile.tags)} tag(s)")
+    for column in ("tag", "value", "expires"):
+        tags.add_column(column, overflow="fold")
+    for name, value in sorted(profile.tags.items()):
+        tags.add_row(name, json.dumps(value, ensure_ascii=False, default=str), profile.expiry.get(name, ""))
+    console.print(tags)
+    consents = Table(title="consents (each change: value, time, source)")
+    for column in ("consent", "now", "changed at", "by", "earlier changes"):
+        consents.add_column(column, overflow="fold")
+    for channel, value in profile.consents.model_dump().items():
+        changes = [c for c in profile.consent_history if c.channel == channel]
+        last = changes[-1] if changes else None
+        earlier = "; ".join(f"{c.value} {c.at.isoformat()} {c.source.value}" for c in reversed(changes[:-1]))
+        consents.add_row(channel, str(value).lower(), last.at.isoformat() if last else "(not recorded)",
+                         last.source.value if last else "", earlier)
+    console.print(consents)
+    applied = Table(title=f"last {len(profile.applied)} update(s) applied")
+    for column in ("event id", "applied at"):
+        applied.add_column(column, overflow="fold")
+    for event_id, at in reversed(list(profile.applied.items())[-10:]):
+        applied.add_row(event_id, at)
+    console.print(applied)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from marketing.domain.campaigns import load_campaign_file
 from marketing_tools.cli import target as targets
-from marketing_tools.cli.target import catalog, console, err
+from marketing_tools.cli.target import catalog, console, err, tag_types
 from marketing_tools.project import project_path
 
 samples_app = typer.Typer(no_args_is_help=True, help="The sample campaigns, through the approval workflow.")
@@ -31,7 +31,7 @@ def samples_load(stack: Optional[str] = typer.Option(None, "--stack", help="a de
     results: list[tuple[str, str, str]] = []
     with console.status("submitting the sample campaigns…") as status:
         for path in paths:
-            loaded = load_campaign_file(path, catalog())
+            loaded = load_campaign_file(path, catalog(), tag_types())
             if not loaded.ok:
                 err.print(f"[red]✗ {path}: {len(loaded.errors)} error(s)[/]")
                 raise typer.Exit(1)

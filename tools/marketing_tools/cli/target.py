@@ -39,6 +39,14 @@ def state_file() -> Path:
 UNREACHABLE = 3
 
 
+def tag_types() -> dict[str, str]:
+    """The tag dictionary campaigns and profiles are checked against: TAGS_PATH, else the shipped one."""
+    from marketing.data import TAGS
+    from marketing.domain.tags import load_tag_types
+
+    return load_tag_types(os.environ.get("TAGS_PATH") or packaged(TAGS))
+
+
 def catalog() -> EventCatalog:
     """The catalog the commands validate against: CATALOG_PATH, else the one the functions ship with."""
     path = os.environ.get("CATALOG_PATH") or packaged(CATALOG)

@@ -26,6 +26,12 @@ class ProfileStore(Protocol):
         returns the customers whose profile changed meanwhile (nothing written for them)."""
         ...
 
+    def merge_profiles(self, incoming: Sequence[Profile],
+                       merge: Callable[[Profile | None, Profile], Profile]) -> None:
+        """Each incoming profile merged into the stored one by `merge` and written only if the stored
+        one did not change meanwhile (else re-read and merged again): a bulk import never replaces
+        what a reply or an event wrote."""
+
 
 class CampaignStore(Protocol):
     def live_campaigns(self) -> list[Campaign]:
@@ -246,5 +252,6 @@ class Exposures(Protocol):
 class Subscribers(Protocol):
     def customer_by_msisdn(self, msisdn: str) -> str | None: ...
 
-    def opt_out(self, customer_id: str, channel: str, at: datetime) -> bool:
-        """Withdraw the customer's consent to a channel now; False if the customer is unknown."""
+    def opt_out(self, customer_id: str, channel: str, at: datetime, source: Any = "reply_keyword") -> bool:
+        """Withdraw the customer's consent to a channel now, recorded as the customer's change by
+        `source` (a ConsentSource); False if the customer is unknown."""

@@ -18,6 +18,7 @@ from marketing.data import packaged
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.contact_policy import ContactPolicy
 from marketing.domain.models import Channel
+from marketing.domain.tags import load_tag_types
 from marketing.domain.tariff import PlanCatalog
 from marketing.domain.touchpoints import Touchpoints
 
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     contact_policy_path: str = str(packaged(data.CONTACT_POLICY))
     touchpoints_path: str = str(packaged(data.TOUCHPOINTS))
     plans_path: str = str(packaged(data.PLANS))
+    tags_path: str = str(packaged(data.TAGS))                     # the tag dictionary (campaigns validate against it)
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = frozenset({"TD", "STOP", "退订"})
     campaign_cache_seconds: float = Field(default=30.0, ge=0)
     idempotency_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
     @cached_property
     def catalog(self) -> EventCatalog:
         return EventCatalog.from_file(self.catalog_path)
+
+    @cached_property
+    def tag_types(self) -> dict[str, str]:
+        return load_tag_types(self.tags_path)
 
     @cached_property
     def touchpoints(self) -> Touchpoints:

@@ -101,11 +101,12 @@ class DynamoProfileStore:
             item["msisdn"] = {"S": profile.msisdn}
         return item
 
-    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+    def get_profiles(self, customer_ids: Iterable[str], consistent: bool = False) -> dict[str, Profile]:
         ids = sorted(set(customer_ids))
         found: dict[str, Profile] = {}
         for batch in chunks(ids, 100):  # BatchGetItem takes at most 100 keys
-            request = {self._table: {"Keys": [{"customer_id": {"S": i}} for i in batch]}}
+            request = {self._table: {"Keys": [{"customer_id": {"S": i}} for i in batch],
+                                     **({"ConsistentRead": True} if consistent else {})}}
             for attempt in range(_RETRIES + 1):
                 response = self._client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table, []):
@@ -131,26 +132,91 @@ class DynamoProfileStore:
         the document and its key attributes and leaves the item's other attributes (`opted_out#…`)."""
         conflicted = set()
         for read, updated in changes:
-            item = self._item(updated)
-            try:
-                if read is None:
-                    self._client.put_item(TableName=self._table, Item=item,
-                                          ConditionExpression="attribute_not_exists(customer_id)")
-                    continue
-                values = {":new": item["doc"], ":status": item["status"],
-                          ":read": self._read_docs.get(read.customer_id) or self._item(read)["doc"]}
-                expression = "SET #doc = :new, #status = :status"
-                if "msisdn" in item:
-                    expression, values[":msisdn"] = expression + ", msisdn = :msisdn", item["msisdn"]
-                self._client.update_item(
-                    TableName=self._table, Key={"customer_id": item["customer_id"]}, UpdateExpression=expression,
-                    ConditionExpression="#doc = :read", ExpressionAttributeNames={"#doc": "doc", "#status": "status"},
-                    ExpressionAttributeValues=values)
-            except ClientError as e:
-                if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
+            read_doc = None if read is None else self._read_docs.get(read.customer_id) or self._item(read)["doc"]
+            if not self._swap(read_doc, updated):
                 conflicted.add(updated.customer_id)
         return conflicted
+
+    def _swap(self, read_doc: dict[str, str] | None, updated: Profile) -> bool:
+        """Write `updated` if the stored document is still `read_doc` (None: if there is no item)."""
+        item = self._item(updated)
+        try:
+            if read_doc is None:
+                self._client.put_item(TableName=self._table, Item=item,
+                                      ConditionExpression="attribute_not_exists(customer_id)")
+                return True
+            values = {":new": item["doc"], ":status": item["status"], ":read": read_doc}
+            expression = "SET #doc = :new, #status = :status"
+            if "msisdn" in item:
+                expression, values[":msisdn"] = expression + ", msisdn = :msisdn", item["msisdn"]
+            self._client.update_item(
+                TableName=self._table, Key={"customer_id": item["customer_id"]}, UpdateExpression=expression,
+                ConditionExpression="#doc = :read", ExpressionAttributeNames={"#doc": "doc", "#status": "status"},
+                ExpressionAttributeValues=values)
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+
+    def merge_profiles(self, incoming: Sequence[Profile],
+                       merge: Callable[[Profile | None, Profile], Profile]) -> None:
+        """Each incoming profile merged into the stored one (`merge(stored, incoming)`) and written
+        back only if the stored document did not change meanwhile: one consistent BatchGetItem and
+        one TransactWriteItems per 100 customers, each write conditional on the document read (or
+        on there being none). When any customer's profile changed meanwhile (a reply, an event's
+        update), nothing of that transaction is written and its customers are re-read and merged
+        again, so no write is ever lost and none is overwritten."""
+        pending = {p.customer_id: p for p in incoming}
+        for attempt in range(_RETRIES + 1):
+            self._read_docs.clear()
+            stored = self.get_profiles(pending, consistent=True)
+            left: dict[str, Profile] = {}
+            for batch in chunks(sorted(pending), 100):   # a transaction takes at most 100 items
+                writes = [(cid, self._conditional(self._read_docs.get(cid), merge(stored.get(cid), pending[cid])))
+                          for cid in batch]
+                for part in _by_size(writes, 3_500_000):  # and at most 4 MB
+                    try:
+                        self._client.transact_write_items(TransactItems=[w for _, w, _ in part])
+                    except ClientError as exc:
+                        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                            raise
+                        left.update({cid: pending[cid] for cid, _, _ in part})
+            pending = left
+            if not pending:
+                return
+            _backoff(attempt)
+        raise RuntimeError(f"profiles: {len(pending)} kept changing while merged: {', '.join(sorted(pending))}")
+
+    def _conditional(self, read_doc: dict[str, str] | None, updated: Profile) -> tuple[dict[str, Any], int]:
+        """A transaction item writing `updated` if the stored document is still `read_doc`, and its size."""
+        item = self._item(updated)
+        size = 2 * len(item["doc"]["S"]) + 256
+        if read_doc is None:
+            return {"Put": {"TableName": self._table, "Item": item,
+                            "ConditionExpression": "attribute_not_exists(customer_id)"}}, size
+        values = {":new": item["doc"], ":status": item["status"], ":read": read_doc}
+        expression = "SET #doc = :new, #status = :status"
+        if "msisdn" in item:
+            expression, values[":msisdn"] = expression + ", msisdn = :msisdn", item["msisdn"]
+        return {"Update": {"TableName": self._table, "Key": {"customer_id": item["customer_id"]},
+                           "UpdateExpression": expression, "ConditionExpression": "#doc = :read",
+                           "ExpressionAttributeNames": {"#doc": "doc", "#status": "status"},
+                           "ExpressionAttributeValues": values}}, size + len(read_doc["S"])
+
+
+def _by_size(writes: list[tuple[str, tuple[dict[str, Any], int]]], limit: int) -> Iterable[list[tuple[str, dict[str, Any], int]]]:
+    """Consecutive writes in parts of at most `limit` bytes (a transaction carries at most 4 MB)."""
+    part: list[tuple[str, dict[str, Any], int]] = []
+    size = 0
+    for cid, (write, n) in writes:
+        if part and size + n > limit:
+            yield part
+            part, size = [], 0
+        part.append((cid, write, n))
+        size += n
+    if part:
+        yield part
 
 
 class DynamoCampaignStore:

@@ -5,14 +5,14 @@ boto3 only; conditional writes make every write idempotent, never read-then-writ
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 from botocore.exceptions import ClientError
 
 from marketing.adapters.aws import _RETRIES, _backoff, batch_write, chunks, from_item, to_item
-from marketing.domain.models import Profile
+from marketing.domain.consents import with_consent
+from marketing.domain.models import ConsentSource, Profile
 from marketing.domain.responses import Exposure, Group, ResponseRecord
 
 SESSION_SK = "session"
@@ -208,7 +208,8 @@ class DynamoSubscribers:
     """Who an MSISDN is (the profiles table's `by-msisdn` index) and consent withdrawal.
 
     An opt-out rewrites the profile document only if it did not change meanwhile (conditional on the
-    document read), and records `opted_out#CHANNEL` = when, next to it."""
+    document read), the withdrawal recorded with its time and source (domain/consents), and records
+    `opted_out#CHANNEL` = when, next to it."""
 
     def __init__(self, client: Any, table: str):
         self._client, self._table = client, table
@@ -221,16 +222,16 @@ class DynamoSubscribers:
         items = response.get("Items", [])
         return items[0]["customer_id"]["S"] if items else None
 
-    def opt_out(self, customer_id: str, channel: str, at: datetime) -> bool:
+    def opt_out(self, customer_id: str, channel: str, at: datetime,
+                source: ConsentSource = ConsentSource.REPLY_KEYWORD) -> bool:
         key = {"customer_id": {"S": customer_id}}
         for _ in range(5):
             item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
             if item is None:
                 return False
             doc = item["doc"]["S"]
-            data = json.loads(doc)
-            data.setdefault("consents", {})[channel] = False
-            new_doc = Profile.model_validate(data).model_dump_json(exclude_none=True)
+            withdrawn = with_consent(Profile.model_validate_json(doc), channel, channel == "dnd", at, source)
+            new_doc = withdrawn.model_dump_json(exclude_none=True)
             try:
                 self._client.update_item(
                     TableName=self._table, Key=key, UpdateExpression="SET doc = :new, #when = :at",

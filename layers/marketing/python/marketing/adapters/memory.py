@@ -42,6 +42,11 @@ class MemoryProfileStore:
                 self.profiles[updated.customer_id] = updated
         return conflicted
 
+    def merge_profiles(self, incoming: Sequence[Profile],
+                       merge: Callable[[Profile | None, Profile], Profile]) -> None:
+        for profile in incoming:
+            self.profiles[profile.customer_id] = merge(self.profiles.get(profile.customer_id), profile)
+
 
 class MemoryCampaignStore:
     def __init__(self, campaigns: Iterable[Campaign] = ()):

@@ -8,7 +8,8 @@ import threading
 from datetime import datetime
 from typing import Any, Sequence
 
-from marketing.domain.models import Profile
+from marketing.domain.consents import with_consent
+from marketing.domain.models import ConsentSource, Profile
 from marketing.domain.responses import Exposure, Group, ResponseRecord
 
 
@@ -105,11 +106,11 @@ class MemorySubscribers:
         wanted = msisdn if msisdn.startswith("+") else f"+{msisdn}"
         return next((p.customer_id for p in self.profiles.values() if p.msisdn == wanted), None)
 
-    def opt_out(self, customer_id: str, channel: str, at: datetime) -> bool:
+    def opt_out(self, customer_id: str, channel: str, at: datetime,
+                source: ConsentSource = ConsentSource.REPLY_KEYWORD) -> bool:
         profile = self.profiles.get(customer_id)
         if profile is None:
             return False
-        consents = profile.consents.model_copy(update={channel: False})
-        self.profiles[customer_id] = profile.model_copy(update={"consents": consents})
+        self.profiles[customer_id] = with_consent(profile, channel, channel == "dnd", at, source)
         self.opted_out[(customer_id, channel)] = at
         return True

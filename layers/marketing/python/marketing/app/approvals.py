@@ -11,7 +11,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from marketing.domain.approval import (
     Action,
@@ -54,8 +54,10 @@ class CampaignWorkflow:
     def __init__(self, audit: AuditTrail, clock: Callable[[], datetime], *, catalog: EventCatalog | None = None,
                  campaigns: CampaignStore | None = None, approvers: Notifier | None = None,
                  callback: TaskCallback | None = None, budget_threshold: float = 100_000.0,
-                 link_url: str | None = None, evaluation_delay_s: int | None = None):
+                 link_url: str | None = None, evaluation_delay_s: int | None = None,
+                 tag_types: Mapping[str, str] | None = None):
         self._audit, self._clock, self._catalog, self._campaigns = audit, clock, catalog, campaigns
+        self._tag_types = tag_types  # the tag dictionary a submitted campaign's tags.X must be in
         self._approvers, self._callback, self._threshold = approvers, callback, budget_threshold
         self._link_url, self._evaluation_delay_s = link_url, evaluation_delay_s
 
@@ -66,7 +68,7 @@ class CampaignWorkflow:
 
     def _load(self, definition: Any) -> Campaign:
         assert self._catalog is not None, "CampaignWorkflow needs the catalog to load campaigns"
-        loaded = load_campaign(definition, self._catalog)
+        loaded = load_campaign(definition, self._catalog, self._tag_types)
         if not loaded.ok:
             raise CampaignInvalid("; ".join(str(e) for e in loaded.errors))
         return loaded.campaign

@@ -46,6 +46,7 @@ def build_workflow(settings: WorkflowSettings, *, campaigns: bool = False, notif
         budget_threshold=settings.approval_budget_threshold,
         link_url=settings.approval_link_url,
         evaluation_delay_s=settings.evaluation_delay_seconds,
+        tag_types=settings.tag_types,
     )
 
 

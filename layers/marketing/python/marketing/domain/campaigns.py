@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Mapping
 
 import yaml
 from pydantic import (
@@ -198,8 +198,11 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
-def load_campaign(data: Any, catalog: EventCatalog) -> CampaignLoad:
-    """Validate a campaign definition; every error comes back located, or a ready campaign."""
+def load_campaign(data: Any, catalog: EventCatalog, tag_types: Mapping[str, str] | None = None) -> CampaignLoad:
+    """Validate a campaign definition; every error comes back located, or a ready campaign. With the
+    tag dictionary (`tag_types`, domain.tags) an unknown `tags.X` or a test that does not fit the
+    tag's type is an error too (what validate and the approval workflow check; a stored campaign
+    loads without it)."""
     if not isinstance(data, dict):
         return CampaignLoad(None, [LocatedError("", "a campaign definition is a map of fields")])
     errors: list[LocatedError] = []
@@ -220,8 +223,8 @@ def load_campaign(data: Any, catalog: EventCatalog) -> CampaignLoad:
             attributes = frozenset(catalog.types[event_type].attributes)
         else:
             errors.append(LocatedError("trigger.event", f"unknown event type '{event_type}' (not in the event catalog)"))
-    where, where_errors = parse(trigger.get("where"), "trigger.where", Scope(EVENT, attributes))
-    audience, audience_errors = parse(data.get("audience"), "audience", Scope(FIELD, attributes))
+    where, where_errors = parse(trigger.get("where"), "trigger.where", Scope(EVENT, attributes, tag_types))
+    audience, audience_errors = parse(data.get("audience"), "audience", Scope(FIELD, attributes, tag_types))
     errors += where_errors + audience_errors
 
     conversion_where: Node = TRUE
@@ -265,9 +268,9 @@ def read_definition(path: str | Path) -> Any:
     return yaml.safe_load(text)
 
 
-def load_campaign_file(path: str | Path, catalog: EventCatalog) -> CampaignLoad:
+def load_campaign_file(path: str | Path, catalog: EventCatalog, tag_types: Mapping[str, str] | None = None) -> CampaignLoad:
     try:
         data = read_definition(path)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         return CampaignLoad(None, [LocatedError("", f"cannot read {path}: {exc}")])
-    return load_campaign(data, catalog)
+    return load_campaign(data, catalog, tag_types)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from marketing.domain.durations import parse_duration
 from marketing.domain.models import PROFILE_FIELDS, freeze
+from marketing.domain.tags import test_problem, unknown_tag
 
 OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "between", "exists", "contains", "startswith", "within")
 COMBINATORS = ("any", "all", "not")
@@ -90,6 +91,8 @@ class Scope:
 
     bare: str = FIELD
     event_attributes: frozenset[str] | None = None
+    # the tag dictionary (name → type, domain.tags): given, unknown tags and ill-typed tests are refused
+    tag_types: Mapping[str, str] | None = None
 
 
 def parse(mapping: Any, where: str, scope: Scope = Scope()) -> tuple[Node, list[LocatedError]]:
@@ -121,7 +124,7 @@ def _parse_map(mapping: Any, where: str, scope: Scope, errors: list[LocatedError
             parts.append(Not(_parse_map(spec, at, scope, errors)))
         else:
             path = _parse_path(str(key), at, scope, errors)
-            tests = _parse_tests(path, spec, at, errors)
+            tests = _parse_tests(path, spec, at, errors, scope)
             if path is not None:
                 parts.extend(tests)
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
@@ -132,6 +135,9 @@ def _parse_path(text: str, at: str, scope: Scope, errors: list[LocatedError]) ->
     if head == "tags":
         if not rest:
             errors.append(LocatedError(at, "'tags.' needs a tag name"))
+            return None
+        if scope.tag_types is not None and rest not in scope.tag_types:
+            errors.append(LocatedError(at, unknown_tag(rest, scope.tag_types)))
             return None
         return Path(TAG, rest, text)
     if head == "event" or scope.bare == EVENT:  # in trigger.where every non-tag path is an event attribute
@@ -150,11 +156,17 @@ def _parse_path(text: str, at: str, scope: Scope, errors: list[LocatedError]) ->
     return None
 
 
-def _parse_tests(path: Path | None, spec: Any, at: str, errors: list[LocatedError]) -> list[Node]:
+def _parse_tests(path: Path | None, spec: Any, at: str, errors: list[LocatedError],
+                 scope: Scope = Scope()) -> list[Node]:
     if not isinstance(spec, dict):
         if isinstance(spec, list):
             errors.append(LocatedError(at, "a list is not a value: write {in: [...]} to match any of them"))
             return []
+        if path is not None and path.source == TAG and scope.tag_types is not None:
+            problem = test_problem(path.key, scope.tag_types[path.key], "eq", spec)
+            if problem:
+                errors.append(LocatedError(at, problem))
+                return []
         return [Test(path, "eq", spec)] if path else []
     if not spec:
         errors.append(LocatedError(at, "empty operator map"))
@@ -165,6 +177,8 @@ def _parse_tests(path: Path | None, spec: Any, at: str, errors: list[LocatedErro
             errors.append(LocatedError(at, f"unknown operator '{op}' (operators: {', '.join(OPERATORS)})"))
             continue
         problem, value = _check_operand(op, operand)
+        if not problem and path is not None and path.source == TAG and scope.tag_types is not None:
+            problem = test_problem(path.key, scope.tag_types[path.key], op, operand)
         if problem:
             errors.append(LocatedError(f"{at}.{op}", problem))
         elif path is not None:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from typing import Annotated
 
+from marketing.domain.consents import ConsentPolicy
 from marketing.domain.durations import parse_percent
 from marketing.domain.models import Channel, Outcome, Profile, Reason
 
@@ -71,6 +72,7 @@ class ContactPolicy(BaseModel):
     # messages per second the provider accepts: per channel, or per sender of a channel
     # (e.g. sms: {long_code: 1, short_code: 100, default: 100}); absent = unpaced
     send_rates: dict[Channel, SendRate | dict[str, SendRate]] = Field(default_factory=dict)
+    consents: ConsentPolicy = ConsentPolicy()  # who may change a consent the customer set (domain/consents)
 
     @field_validator("caps")
     @classmethod

@@ -126,6 +126,31 @@ class Consents(BaseModel):
     dnd: bool = False
 
 
+class ConsentSource(StrEnum):
+    """Who changed a consent: the data platform's bulk import, the customer (a reply keyword, the
+    unsubscribe link, a care agent on the customer's word) or a system through the API."""
+
+    IMPORT = "import"
+    REPLY_KEYWORD = "reply_keyword"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+    CARE = "care"
+    API = "api"
+
+
+class ConsentChange(BaseModel):
+    """One change of one channel's consent: the value it took, when and by whom."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Literal["marketing", "sms", "email", "app_push", "dnd"]
+    value: bool
+    at: AwareDatetime
+    source: ConsentSource
+
+
+CONSENT_HISTORY_KEPT = 10  # changes remembered per channel (the latest always among them)
+
+
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
@@ -171,6 +196,13 @@ class Profile(BaseModel):
     applied: dict[str, str] = Field(default_factory=dict)  # event id → applied at, oldest first
     windows: dict[str, dict[str, int]] = Field(default_factory=dict)  # tag → event id → epoch s
     expiry: dict[str, str] = Field(default_factory=dict)
+    # each consent's changes, oldest first: a channel's last entry is its current value's time and
+    # source (domain/consents); a profile from before consents were recorded has none
+    consent_history: tuple[ConsentChange, ...] = ()
+
+    def consent_change(self, channel: str) -> ConsentChange | None:
+        """The last recorded change of `channel`'s consent."""
+        return next((c for c in reversed(self.consent_history) if c.channel == channel), None)
 
     @field_validator("tags")
     @classmethod
