@@ -14,6 +14,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from marketing_tools.emulator.moto_fixes import _transactions_back_up_what_they_touch
 from tests.integration import aws_calls
 from tests.integration.world import CATALOG, World
 
@@ -25,6 +26,13 @@ def record_aws_calls():
     yield
     aws_calls.stop()
     aws_calls.save()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def moto_transactions_in_bounded_memory():
+    """moto's TransactWriteItems copies whole tables (a 100k-profile import ran out of memory); the
+    emulator's fix backs up only what each transaction touches (test_moto_fixes shows the rollback)."""
+    _transactions_back_up_what_they_touch()
 
 
 def pytest_collection_modifyitems(items):

@@ -215,18 +215,15 @@ def test_a_100k_row_file_streams_in_with_a_progress_bar(stack, tmp_path):
     with open(path, "w", encoding="utf-8") as file:
         for i in range(ROWS):
             file.write(json.dumps(a_profile(f"86138{i:08d}", tenure_months=i % 240), ensure_ascii=False) + "\n")
-    started = time.monotonic()
 
     code, out, errors = run("profiles", "import", str(path))
 
-    elapsed = time.monotonic() - started
     assert code == 0, errors
     assert re.search(rf"importing profiles into \S+ .*━+.* {ROWS}/{ROWS} 100%", out), out  # the bar, as it ended
     assert f"imported {ROWS:,} profile(s)" in out
     # moto keeps ItemCount exact (AWS refreshes it every few hours); a 100k-item scan would take longer than the import
     assert stack.client("dynamodb").describe_table(TableName=stack.env["PROFILES_TABLE"])["Table"]["ItemCount"] == ROWS
     assert stored_profile(stack, f"86138{ROWS - 1:08d}")["tags"]["tenure_months"] == (ROWS - 1) % 240
-    assert elapsed < 60, f"{ROWS:,} rows took {elapsed:.0f} s"
 
 
 def test_an_unreachable_stack_exits_3(aws, monkeypatch, tmp_path):

@@ -239,6 +239,72 @@ def _parsed_once() -> None:
 
 
 @functools.cache
+def _transactions_back_up_what_they_touch() -> None:
+    """moto 5.2's TransactWriteItems deep-copies every table it names before it writes, to roll
+    back on a cancellation: a 100k-profile import (1,000 transactions of 100) copied the whole table
+    1,000 times and ran out of memory. Here the copy is skipped and the items the transaction
+    names are backed up instead, and put back when it is cancelled. Same answers, same rollback."""
+    import copy
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    in_transaction = threading.local()
+
+    class TablesNotCopied:  # what moto's models module sees as `copy`
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if getattr(in_transaction, "on", False) and isinstance(value, Table):
+                return value  # the items are backed up one by one (below)
+            return copy.deepcopy(value, memo)
+
+    def key_of(table: Table, op: dict[str, Any]) -> tuple[DynamoType, DynamoType | None] | None:
+        key = op.get("Key") or op.get("Item") or {}
+        if table.hash_key_attr not in key:
+            return None
+        range_value = key.get(table.range_key_attr) if table.range_key_attr else None
+        return DynamoType(key[table.hash_key_attr]), DynamoType(range_value) if range_value else None
+
+    def restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, saved: Any) -> None:
+        shelf = table.items[hash_key] if range_key is not None else table.items
+        slot = range_key if range_key is not None else hash_key
+        if saved is None:
+            shelf.pop(slot, None)
+            if range_key is not None and not table.items[hash_key]:
+                table.items.pop(hash_key)
+        else:
+            shelf[slot] = saved
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups = []
+        for item in transact_items:
+            op = next(iter(item.values()), {})
+            table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            key = key_of(table, op) if table is not None else None
+            if key is not None:
+                backups.append((table, *key, copy.deepcopy(table.get_item(*key))))
+        in_transaction.on = True
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, saved in reversed(backups):
+                restore(table, hash_key, range_key, saved)
+            raise
+        finally:
+            in_transaction.on = False
+
+    models.copy = TablesNotCopied()  # type: ignore[assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+@functools.cache
 def _fix_moto() -> None:
     """The emulator's fixes to moto's server, once per process (each wraps or replaces moto's own method)."""
     _keep_alive()
@@ -248,6 +314,7 @@ def _fix_moto() -> None:
     _cached_dispatch()
     _plain_dynamodb_json()
     _parsed_once()
+    _transactions_back_up_what_they_touch()
 
 
 # endpoint -> the WSGI application its server runs, for this process's own clients (see _send_in_process)
