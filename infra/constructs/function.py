@@ -157,6 +157,13 @@ class MarketingFunction(Construct):
                 acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
                             "CDK's table grant covers the table's own global secondary indexes (index/*) so the "
                             "function can Query them (e.g. by-msisdn, by-campaign); no other table is matched.")
+        for construct, use in resolved:  # a bucket's objects are `<arn>/*`: the function chooses the keys it writes
+            if isinstance(construct, s3.Bucket) and set(use.calls) - {"ListBucket"}:
+                stack = Stack.of(construct)
+                logical_id = stack.resolve(stack.get_logical_id(construct.node.default_child))
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
+                            f"{spec.logical} {'/'.join(use.calls)} objects under keys it names itself (e.g. one "
+                            "per dead letter, by day), so the grant is every object of this one bucket only.")
         acknowledge(self.function, "AwsSolutions-L1",
                     "Python 3.12 is pinned on purpose: infra/build_layer.py builds the shared layer's binary "
                     "wheels (pydantic-core, PyYAML, MarkupSafe) for cp312; runtime and layer move together.")

@@ -47,3 +47,54 @@ def test_a_bad_record_is_dead_lettered_with_its_reason_and_its_batch_goes_on(wor
     assert letters[0]["message"]
     assert world.sms() == [(f"+{LI_LEI}", "李雷：漫游包")] * 2
     assert world.messages_on("ENRICH_FAILURES_URL") == 0
+
+
+def _nested(depth: int) -> dict:
+    """An event whose attribute `deep` nests `depth` lists: RecursionError and pydantic's own limit lie on the way."""
+    event = an_event(customer=LI_LEI)
+    event["attributes"]["deep"] = json.loads("[" * depth + "]" * depth)
+    return event
+
+
+def _lone_surrogate() -> bytes:
+    """Valid UTF-8 and valid JSON, but the string it decodes to cannot be encoded as text again."""
+    return json.dumps(an_event(customer=LI_LEI, note="x")).replace('"x"', '"\\udc80"').encode()
+
+
+def _huge() -> dict:
+    """Kinesis takes up to 1 MiB; the dead letter of it would not fit an SQS message."""
+    return an_event(customer=LI_LEI, note="中" * 300_000)
+
+
+POISON = {
+    "nested_500_deep": (lambda: _nested(500), DeadLetterReason.INVALID_FIELD),
+    "nested_300_deep": (lambda: _nested(300), DeadLetterReason.INVALID_FIELD),
+    "nested_50k_deep": (lambda: b'{"attributes": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", DeadLetterReason.NOT_JSON),
+    "lone_surrogate": (_lone_surrogate, DeadLetterReason.INVALID_FIELD),
+    "over_the_queue_limit": (_huge, DeadLetterReason.INVALID_FIELD),
+}
+
+
+@pytest.mark.parametrize("kind", list(POISON))
+def test_a_poison_record_reaches_the_dlq_with_its_reason_and_the_record(world, kind):
+    world.add_campaigns(a_campaign("roam-offer", text="{name}：漫游包"))
+    world.add_profiles(a_profile(LI_LEI, name="李雷"))
+    make, reason = POISON[kind]
+    bad = make()
+    sent_data = bad if isinstance(bad, bytes) else json.dumps(bad, ensure_ascii=False).encode()
+
+    world.publish(an_event(customer=LI_LEI), bad, an_event(customer=LI_LEI), partition_key=LI_LEI)
+    world.run()
+
+    letters = world.dead_letters()
+    assert [letter["reason"] for letter in letters] == [reason], letters
+    letter = letters[0]
+    assert letter["message"]
+    if letter.get("data_s3"):  # too big for the queue: the whole letter is in S3, the queue names it
+        bucket, key = letter["data_s3"].removeprefix("s3://").split("/", 1)
+        letter = json.loads(world.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert letter["reason"] == reason
+    assert letter["data"].encode("utf-8", "surrogatepass") == sent_data
+    assert (kind == "over_the_queue_limit") == bool(letters[0].get("data_s3"))
+    assert world.sms() == [(f"+{LI_LEI}", "李雷：漫游包")] * 2   # its neighbours went on
+    assert world.messages_on("ENRICH_FAILURES_URL") == 0         # and nothing was retried into a pointer

@@ -63,3 +63,16 @@ def test_a_test_that_does_not_fit_the_tags_type_exits_1(tmp_path):
     assert "2 error(s)" in output
     assert re.search(r"audience\.tags\.roaming_pack\.gte: 'gte' does not apply to tags\.roaming_pack, a boolean tag", output)
     assert re.search(r"audience\.tags\.intl_calls_90d: tags\.intl_calls_90d is an integer tag", output), output
+
+
+def test_yaml_nested_10000_deep_exits_1_with_a_clear_error(tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("id: deep\naudience:\n  any: " + "[" * 10_000 + "]" * 10_000 + "\n", encoding="utf-8")
+    nested = tmp_path / "nested.yaml"   # deep enough for the checks, not for the YAML parser
+    nested.write_text("id: nested\naudience:\n  any: " + "[" * 200 + "]" * 200 + "\n", encoding="utf-8")
+
+    for path in (deep, nested):
+        code, output = validate(path)
+        assert code == 1, output
+        assert "nests lists and maps more than 64 deep" in output, output
+        assert "Traceback" not in output and "RecursionError" not in output

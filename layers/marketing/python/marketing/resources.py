@@ -249,13 +249,14 @@ RESPONSES_DLQ = Queue("responses-dlq", "RESPONSES_DLQ_URL")  # inbound SMS the r
 
 DECISIONS_BUCKET = Bucket("decisions", "DECISIONS_BUCKET")
 REPORTS_BUCKET = Bucket("reports", "REPORTS_BUCKET")
+DEAD_LETTERS_BUCKET = Bucket("dead-letters", "DEAD_LETTERS_BUCKET")  # a dead letter over SQS's size limit, whole
 DECISIONS_FIREHOSE = DeliveryStream("decisions", "DECISIONS_FIREHOSE", bucket="decisions", prefix="decisions/")
 
 ENRICH = Function(
     "enrich", "enrich",
     source=StreamMapping("customer-events", on_failure_queue="enrich-failures"),
     uses=(read_write(PROFILES, "BatchGetItem", "PutItem", "UpdateItem"),   # updates applied before deciding
-          write(ENRICHED_EVENTS, "PutRecords"), send(EVENTS_DLQ)),
+          write(ENRICHED_EVENTS, "PutRecords"), send(EVENTS_DLQ), write(DEAD_LETTERS_BUCKET, "PutObject")),
 )
 DECIDE = Function(
     "decide", "decide",
@@ -298,7 +299,7 @@ STREAMS = (CUSTOMER_EVENTS, ENRICHED_EVENTS)
 QUEUES = (EVENTS_DLQ, ENRICH_FAILURES, DECIDE_FAILURES, DELIVERY_DLQ, DELIVERY, RESPONSES_DLQ)  # DLQs before their sources
 INBOUND_TOPICS = (INBOUND_SMS,)
 TOPICS = INBOUND_TOPICS
-BUCKETS = (DECISIONS_BUCKET, REPORTS_BUCKET)
+BUCKETS = (DECISIONS_BUCKET, REPORTS_BUCKET, DEAD_LETTERS_BUCKET)
 DELIVERY_STREAMS = (DECISIONS_FIREHOSE,)
 FUNCTIONS = (ENRICH, DECIDE, DELIVER, RESPONDER, OFFER_API)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from email.message import EmailMessage
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -502,15 +503,52 @@ class KinesisRecordStream:
         return failed
 
 
+class S3Overflow:
+    """Where a message too large for its queue is kept whole: one object per message, by day."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str):
+        self._client, self._bucket, self._prefix = client, bucket, prefix
+
+    def keep(self, body: str) -> str:
+        key = f"{self._prefix}{datetime.now(timezone.utc):%Y/%m/%d}/{uuid.uuid4()}.json"
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=body.encode("utf-8"),
+                                ContentType="application/json")
+        return f"s3://{self._bucket}/{key}"
+
+
 class SqsOutbox:
-    def __init__(self, client: Any, queue_url: str):
-        self._client, self._url = client, queue_url
+    """Messages as JSON on one queue, ten to a SendMessageBatch and at most 256 KiB to a batch.
+
+    With an `overflow`, a message over SQS's size limit is kept whole in S3 and the queue gets it
+    without its `data`, with `data_s3` naming the copy: a dead letter is never too big to land."""
+
+    MAX_BODY = 256 * 1024  # SQS's limit for a message and for a whole batch (a queue may allow more; none here does)
+
+    def __init__(self, client: Any, queue_url: str, overflow: S3Overflow | None = None):
+        self._client, self._url, self._overflow = client, queue_url, overflow
+
+    def _body(self, message: dict[str, Any]) -> str:
+        body = json.dumps(message, ensure_ascii=False, default=str)
+        if len(body.encode("utf-8", "surrogatepass")) <= self.MAX_BODY or self._overflow is None:
+            return body
+        pointer = {k: v for k, v in message.items() if k != "data"}
+        pointer.update(data=None, data_s3=self._overflow.keep(body), size_bytes=len(body.encode("utf-8", "surrogatepass")))
+        return json.dumps(pointer, ensure_ascii=False, default=str)
 
     def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
         failed: list[int] = []
-        for offset in range(0, len(messages), 10):
-            batch = messages[offset:offset + 10]
-            entries = [{"Id": str(i), "MessageBody": json.dumps(m, ensure_ascii=False, default=str)} for i, m in enumerate(batch)]
+        batches: list[list[tuple[int, str]]] = [[]]
+        size = 0
+        for index, message in enumerate(messages):
+            body = self._body(message)
+            n = len(body.encode("utf-8", "surrogatepass"))
+            if batches[-1] and (len(batches[-1]) == 10 or size + n > self.MAX_BODY):
+                batches.append([])
+                size = 0
+            batches[-1].append((index, body))
+            size += n
+        for batch in filter(None, batches):
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in batch]
             if delay_seconds:
                 for entry in entries:
                     entry["DelaySeconds"] = delay_seconds
@@ -521,7 +559,7 @@ class SqsOutbox:
                 if not entries:
                     break
                 _backoff(attempt)
-            failed += [offset + int(e["Id"]) for e in entries]
+            failed += [int(e["Id"]) for e in entries]
         return failed
 
 

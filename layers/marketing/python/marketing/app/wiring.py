@@ -43,7 +43,8 @@ def build_enrich(settings: EnrichSettings) -> Enrich:
         catalog=settings.catalog,
         profiles=aws.DynamoProfileStore(client("dynamodb"), settings.profiles_table),
         enriched=aws.KinesisRecordStream(client("kinesis"), settings.enriched_events_stream),
-        dead_letters=aws.SqsOutbox(client("sqs"), settings.events_dlq_url),
+        dead_letters=aws.SqsOutbox(client("sqs"), settings.events_dlq_url,
+                                   overflow=aws.S3Overflow(client("s3"), settings.dead_letters_bucket, "events-dlq/")),
         clock=utc_now,
     )
 

@@ -29,7 +29,7 @@ from pydantic import (
 from marketing.domain.catalog import EventCatalog
 from marketing.domain.conditions import EVENT, FIELD, TRUE, LocatedError, Node, Scope, parse
 from marketing.domain.durations import format_duration, parse_duration, parse_percent
-from marketing.domain.models import OUTBOUND, Channel
+from marketing.domain.models import OUTBOUND, Channel, nesting_depth
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
 Percent = Annotated[float, BeforeValidator(parse_percent)]
@@ -198,6 +198,9 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
+MAX_NESTING = 64  # a campaign's deepest condition tree is a handful of levels
+
+
 def load_campaign(data: Any, catalog: EventCatalog, tag_types: Mapping[str, str] | None = None) -> CampaignLoad:
     """Validate a campaign definition; every error comes back located, or a ready campaign. With the
     tag dictionary (`tag_types`, domain.tags) an unknown `tags.X` or a test that does not fit the
@@ -205,6 +208,8 @@ def load_campaign(data: Any, catalog: EventCatalog, tag_types: Mapping[str, str]
     loads without it)."""
     if not isinstance(data, dict):
         return CampaignLoad(None, [LocatedError("", "a campaign definition is a map of fields")])
+    if nesting_depth(data, MAX_NESTING) > MAX_NESTING:
+        return CampaignLoad(None, [LocatedError("", f"the definition nests lists and maps more than {MAX_NESTING} deep")])
     errors: list[LocatedError] = []
     try:
         campaign = Campaign.model_validate(data)
@@ -273,4 +278,7 @@ def load_campaign_file(path: str | Path, catalog: EventCatalog, tag_types: Mappi
         data = read_definition(path)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         return CampaignLoad(None, [LocatedError("", f"cannot read {path}: {exc}")])
+    except RecursionError:
+        return CampaignLoad(None, [LocatedError("", f"cannot read {path}: it nests lists and maps more than "
+                                                    f"{MAX_NESTING} deep")])
     return load_campaign(data, catalog, tag_types)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from marketing.domain.durations import parse_duration
-from marketing.domain.models import CustomerEvent, DeadLetterReason
+from marketing.domain.models import CustomerEvent, DeadLetterReason, nesting_depth
 from marketing.domain.profile_updates import Product, Rule, parse_products, parse_rules
 
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "timestamp", "string_list")
@@ -127,7 +127,16 @@ class EventCatalog:
         return event_type in self.types
 
     def parse(self, raw: bytes | str | dict[str, Any], now: datetime) -> CustomerEvent:
-        """Validate one record against the contract and the catalog; raise Rejected otherwise."""
+        """Validate one record against the contract and the catalog; raise Rejected otherwise —
+        whatever the record holds: any other exception while reading it is Rejected as unparseable."""
+        try:
+            return self._parse(raw, now)
+        except Rejected:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a record must never fail its batch
+            raise Rejected(DeadLetterReason.UNPARSEABLE, f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
+    def _parse(self, raw: bytes | str | dict[str, Any], now: datetime) -> CustomerEvent:
         data = _decode(raw)
         try:
             event = CustomerEvent.model_validate(data)
@@ -159,9 +168,16 @@ class EventCatalog:
         return event
 
 
+MAX_NESTING = 32  # an event's attributes are flat in practice; this is far past any upstream's
+MAX_RECORD_BYTES = 128 * 1024  # the enriched record (event and profile) must fit Kinesis's 1 MiB
+
+
 def _decode(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
+    if len(raw) > MAX_RECORD_BYTES:
+        raise Rejected(DeadLetterReason.INVALID_FIELD, f"record is {len(raw):,} bytes; an event is at most "
+                                                       f"{MAX_RECORD_BYTES:,} (it travels on with its profile)")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -170,4 +186,11 @@ def _decode(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         raise Rejected(DeadLetterReason.NOT_JSON, "record is nested too deeply to be an event") from None
     if not isinstance(data, dict):
         raise Rejected(DeadLetterReason.NOT_JSON, f"record is JSON {type(data).__name__}, not an object")
+    if nesting_depth(data, MAX_NESTING) > MAX_NESTING:
+        raise Rejected(DeadLetterReason.INVALID_FIELD, f"record nests lists and maps more than {MAX_NESTING} deep")
+    if ("\\u" if isinstance(raw, str) else b"\\u") in raw:
+        try:  # an escaped lone surrogate (\udc80) decodes, but no text can carry it on
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected(DeadLetterReason.INVALID_FIELD, "record holds an escaped lone surrogate: not text") from None
     return data

@@ -80,11 +80,27 @@ class DeadLetterReason(StrEnum):
     TOO_OLD = "too_old"
     UNKNOWN_CUSTOMER = "unknown_customer"
     PROFILE_UPDATE = "profile_update"     # the catalog's update rules cannot apply to this profile
+    UNPARSEABLE = "unparseable"           # anything else that kept the record from being read
 
 
 # A customer's preference orders the outbound channels only (inbound touchpoints are where the customer
 # is, not a preference); validated as the three names, kept as Channel members.
 PreferredChannel = Annotated[Literal["sms", "app_push", "email"], AfterValidator(Channel)]
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and maps nest in `value` (a scalar is 0), counted without recursion and
+    given up at `limit + 1`: a record nested thousands deep is refused, never a RecursionError."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            depth += 1
+            if depth > limit:
+                return depth
+            deepest = max(deepest, depth)
+            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def freeze(value: Any) -> Any:
