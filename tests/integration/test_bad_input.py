@@ -4,10 +4,11 @@ reason and its original data, and the valid records around it in the same batch 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from marketing.domain.decisions import current_records
 from marketing.domain.models import DeadLetterReason
 from tests.integration.world import a_campaign, a_profile, an_event
 
@@ -98,3 +99,42 @@ def test_a_poison_record_reaches_the_dlq_with_its_reason_and_the_record(world, k
     assert (kind == "over_the_queue_limit") == bool(letters[0].get("data_s3"))
     assert world.sms() == [(f"+{LI_LEI}", "李雷：漫游包")] * 2   # its neighbours went on
     assert world.messages_on("ENRICH_FAILURES_URL") == 0         # and nothing was retried into a pointer
+
+
+HAN_MEIMEI = "8613800000002"
+
+
+def test_an_event_id_another_customer_used_is_a_new_event_for_this_one(world):
+    """Upstream's event ids are unique per customer: B's evt-1 is not a replay of A's evt-1."""
+    world.add_campaigns(a_campaign("roam-offer", text="{name}：漫游包"))
+    world.add_profiles(a_profile(LI_LEI, name="李雷"), a_profile(HAN_MEIMEI, name="韩梅梅"))
+
+    world.publish(an_event(customer=LI_LEI, event_id="evt-1"))
+    world.run()
+    world.publish(an_event(customer=HAN_MEIMEI, event_id="evt-1"))
+    world.run()
+
+    assert sorted(world.sms()) == [(f"+{LI_LEI}", "李雷：漫游包"), (f"+{HAN_MEIMEI}", "韩梅梅：漫游包")]
+    standing = current_records(world.decisions("evt-1"))
+    assert {(r["customer_id"], r["outcome"]) for r in standing.values()} == {(LI_LEI, "sent"), (HAN_MEIMEI, "sent")}
+    assert world.dead_letters() == []
+
+
+def test_a_customers_event_id_reused_for_another_event_is_refused_as_a_conflict_and_a_replay_is_not(world):
+    world.add_campaigns(a_campaign("roam-offer", text="{name}：漫游包"))
+    world.add_profiles(a_profile(LI_LEI, name="李雷"))
+    first = an_event(customer=LI_LEI, event_id="evt-1")
+    other = an_event(customer=LI_LEI, event_id="evt-1", age=timedelta(minutes=5))  # same id, another event
+
+    world.publish(first)
+    world.run()
+    world.publish(first, other)   # the first re-delivered (a replay), then the conflicting one
+    world.run()
+
+    assert world.sms() == [(f"+{LI_LEI}", "李雷：漫游包")]
+    letters = world.dead_letters()
+    assert [(letter["stage"], letter["reason"]) for letter in letters] == [("decide", "duplicate_id_conflict")]
+    refused = json.loads(letters[0]["data"])
+    assert datetime.fromisoformat(refused["occurred_at"]) == datetime.fromisoformat(other["occurred_at"])
+    standing = current_records(world.decisions("evt-1"))
+    assert [(r["customer_id"], r["outcome"]) for r in standing.values()] == [(LI_LEI, "sent")]

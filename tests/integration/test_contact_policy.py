@@ -70,7 +70,7 @@ def test_quiet_hours_defer_sends_once_when_they_end(world, policy):
     world.run()
 
     assert len(world.sms()) == 1, "delivered once when quiet hours end"
-    standing = current_records(world.decisions(event["event_id"]))[f"{event['event_id']}:roam-offer"]
+    standing = current_records(world.decisions(event["event_id"]))[f"{event['customer_id']}:{event['event_id']}:roam-offer"]
     assert (standing["outcome"], standing["channel"]) == (Outcome.SENT, "sms")  # the deferral now stands as sent
 
 

@@ -48,7 +48,7 @@ def until_delivered(world, timeout_s: float = 30) -> None:
 
 
 def standing(world, event) -> dict:
-    return current_records(world.decisions(event["event_id"]))[f"{event['event_id']}:roam-offer"]
+    return current_records(world.decisions(event["event_id"]))[f"{event['customer_id']}:{event['event_id']}:roam-offer"]
 
 
 # ------------------------------------------------------------------ email

@@ -219,9 +219,10 @@ def test_the_winner_is_sent_on_its_chosen_channel():
 
 # ---------------------------------------------------------------- decision records
 
-def test_the_decision_id_is_stable_event_colon_campaign():
-    assert decision_id("evt-000123", "airport-intl-roaming") == "evt-000123:airport-intl-roaming"
-    assert decision_id("evt-000123", "airport-intl-roaming") == decision_id("evt-000123", "airport-intl-roaming")
+def test_the_decision_id_is_stable_and_names_the_customer_the_event_and_the_campaign():
+    assert decision_id("c1", "evt-000123", "airport-intl-roaming") == "c1:evt-000123:airport-intl-roaming"
+    assert decision_id("c1", "evt-000123", "roam") == decision_id("c1", "evt-000123", "roam")
+    assert decision_id("c1", "evt-000123", "roam") != decision_id("c2", "evt-000123", "roam")  # ids are per customer
 
 
 def test_audience_rejections_become_not_eligible_records_naming_the_failed_path():
@@ -246,7 +247,7 @@ def test_one_record_per_considered_campaign_with_the_contract_fields():
     records = to_records(event, VERDICTS, NOW, 3.2)
     sent = records[2]
     assert sent.model_dump(mode="json") == {
-        "decision_id": "evt-000123:airport-intl-roaming", "event_id": "evt-000123",
+        "decision_id": "8613800000001:evt-000123:airport-intl-roaming", "event_id": "evt-000123",
         "customer_id": "8613800000001", "campaign_id": "airport-intl-roaming", "outcome": "sent",
         "reason": None, "channel": "sms", "decided_at": "2026-12-01T12:00:00+08:00", "latency_ms": 3.2,
         "detail": None,
@@ -269,7 +270,7 @@ def test_reprocessing_an_event_gives_the_same_decision_ids():
     event = an_event("app.login", event_id="evt-000123")
     first = [r["decision_id"] for r in record_rows(event, VERDICTS, NOW.isoformat(), 1.0)]
     again = [r["decision_id"] for r in record_rows(event, VERDICTS, (NOW + timedelta(minutes=1)).isoformat(), 9.0)]
-    assert first == again == [f"evt-000123:{v[0]}" for v in VERDICTS]
+    assert first == again == [decision_id(event.customer_id, "evt-000123", v[0]) for v in VERDICTS]
 
 
 def test_outcomes_are_the_contracts_vocabulary():

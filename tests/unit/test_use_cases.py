@@ -116,10 +116,12 @@ class DecideRig:
         self.ledger = MemoryContactLedger()
         self.decisions = MemoryDecisionSink()
         self.offers = MemoryOutbox()
+        self.dead_letters = MemoryOutbox()
         self.decide = Decide(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=60), self.ledger,
                              self.decisions, self.offers, memory_once(), clock, frozenset(Channel),
                              policy=ContactPolicy(), inbound=InboundRouting(Touchpoints(), MemoryOfferBoard()),
-                             attribution=Attribution(MemoryExposures(), MemoryResponseStore()))
+                             attribution=Attribution(MemoryExposures(), MemoryResponseStore()),
+                             dead_letters=self.dead_letters)
 
     def run(self, event, profile, sequence_number="1"):
         data = EnrichedEvent(event=event, profile=profile, enriched_at=NOW).encode()
@@ -146,7 +148,7 @@ def test_decide_sends_one_offer_and_records_every_considered_campaign():
         ("platinum-only", "not_eligible", "audience", None, "tags.value_tier"),
     ]
     [offer] = rig.offers.messages
-    assert offer["decision_id"] == "evt-000123:airport-intl-roaming"
+    assert offer["decision_id"] == "8613800000001:evt-000123:airport-intl-roaming"
     assert (offer["channel"], offer["contact"]["msisdn"], offer["contact"]["name"]) == ("sms", "+8613800000001", "李雷")
 
 
@@ -156,7 +158,7 @@ def test_decide_replays_a_redelivered_event_instead_of_contacting_again():
     first = rig.verdicts()
     rig.run(at_the_airport(), TRAVELLER, "2")  # the same enriched event, delivered again
     assert rig.verdicts() == first + first
-    assert {m["decision_id"] for m in rig.offers.messages} == {"evt-000123:airport-intl-roaming"}
+    assert {m["decision_id"] for m in rig.offers.messages} == {"8613800000001:evt-000123:airport-intl-roaming"}
     assert rig.ledger.counters[("8613800000001", "airport-intl-roaming")]["n"] == 1
 
 
@@ -213,7 +215,7 @@ class DeliverRig:
 
 def an_offer(campaign_id="airport-intl-roaming", channel="sms", event_id="evt-000123", **contact):
     return {
-        "event_id": event_id, "decision_id": f"{event_id}:{campaign_id}", "customer_id": "8613800000001",
+        "event_id": event_id, "decision_id": f"8613800000001:{event_id}:{campaign_id}", "customer_id": "8613800000001",
         "campaign_id": campaign_id, "channel": channel, "decided_at": NOW.isoformat(),
         "contact": {"name": "李雷", "msisdn": "+8613800000001", "email": "li.lei@example.com",
                     "locale": "zh-CN", "timezone": "Asia/Shanghai", **contact},
@@ -250,7 +252,7 @@ def test_a_missing_template_field_is_a_failed_decision_not_a_crash():
     assert rig.sms.sent == []
     [row] = rig.decisions.rows
     assert (row["decision_id"], row["outcome"], row["reason"], row["channel"]) == (
-        "evt-000123:airport-intl-roaming", "failed", "template", "sms")
+        "8613800000001:evt-000123:airport-intl-roaming", "failed", "template", "sms")
     assert row["detail"] == "template placeholder {name} has no value for this customer"
 
 
@@ -341,7 +343,7 @@ def test_decide_returns_the_decision_for_one_event_without_a_stream_record():
     assert sorted((cid, o.value, r.value if r else None) for cid, o, r, _, _ in decision.verdicts) == [
         ("airport-backup", "lost_arbitration", "priority"), ("airport-intl-roaming", "sent", None)]
     offer = decision.offer
-    assert (offer.decision_id, offer.channel, offer.not_before) == ("evt-000123:airport-intl-roaming", Channel.SMS, None)
+    assert (offer.decision_id, offer.channel, offer.not_before) == ("8613800000001:evt-000123:airport-intl-roaming", Channel.SMS, None)
     assert (offer.contact.msisdn, offer.contact.name) == ("+8613800000001", "李雷")
     assert rig.decisions.rows == [] and rig.offers.messages == []  # the writes are the batch's
 

@@ -138,7 +138,13 @@ class DeliveryError(Exception):
 
 
 Once = Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]
-"""once(payload, work): run work(payload) at most once per payload['event_id']; replays get the first result."""
+"""once(payload, work): run work(payload) at most once per (payload['customer_id'], payload['event_id']);
+replays get the first result. When the payload carries a `digest` and the first run's differs (the
+same id reused for another event), raises IdConflict instead of replaying."""
+
+
+class IdConflict(Exception):
+    """A customer's event_id came again with a different event: not a replay (SPEC 4.1)."""
 
 
 # ---------------------------------------------------------------- campaign lifecycle (Step Functions)

@@ -265,7 +265,8 @@ DECIDE = Function(
           write(COUNTERS, "UpdateItem"), read_write(IDEMPOTENCY, "PutItem", "UpdateItem", "DeleteItem"),
           put(DECISIONS_FIREHOSE), send(DELIVERY), read(SETTINGS, "GetItem"),
           read_write(OFFERS, "BatchGetItem", "BatchWriteItem"),   # inbound sessions, offers for touchpoints
-          read_write(RESPONSES, "Query", "PutItem")),             # attribution of conversions and unsubscribes
+          read_write(RESPONSES, "Query", "PutItem"),              # attribution of conversions and unsubscribes
+          send(EVENTS_DLQ)),                                      # an event_id reused for another event
 )
 DELIVER = Function(
     "deliver", "deliver",

@@ -23,7 +23,7 @@ from marketing.domain.contact_limits import ContactState, campaign_refusal, cap_
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
 from marketing.domain.models import Outcome, Profile, Reason
-from marketing.ports import ContactRequest, DeliveryError, Once
+from marketing.ports import ContactRequest, DeliveryError, IdConflict, Once
 
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
@@ -735,17 +735,22 @@ class DynamoPolicyStore:
         return int(response["Attributes"]["version"]["N"])
 
 
-def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: int) -> Once:
-    """At-most-once per event_id with Powertools idempotency (DynamoDB persistence)."""
+def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: int, validate: bool = False) -> Once:
+    """At-most-once per customer and event_id with Powertools idempotency (DynamoDB persistence):
+    an event_id is upstream's, unique per customer, not across customers. With `validate`, the
+    payload's `digest` is checked against the first run's (Powertools payload validation), so an
+    event_id reused for another event raises IdConflict rather than replaying the first's result."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
     config = IdempotencyConfig(
-        event_key_jmespath="event_id", raise_on_no_idempotency_key=True,
+        event_key_jmespath="[customer_id, event_id]", raise_on_no_idempotency_key=True,
+        payload_validation_jmespath="digest" if validate else None,
         expires_after_seconds=expires_after_s, use_local_cache=True,
     )
 
@@ -755,7 +760,11 @@ def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: i
         return work(payload)
 
     def once(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        return run(payload=payload, work=work)
+        try:
+            return run(payload=payload, work=work)
+        except IdempotencyValidationError:
+            raise IdConflict(f"event_id {payload['event_id']!r} of customer {payload['customer_id']!r} "
+                             "was first another event") from None
 
     once.config = config  # type: ignore[attr-defined]  # the handler registers its Lambda context here
     return once

@@ -16,7 +16,7 @@ from marketing.domain.contact_limits import ContactState, cap_key, refusal
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
 from marketing.domain.models import Profile
-from marketing.ports import ContactRequest, DeliveryError
+from marketing.ports import ContactRequest, DeliveryError, IdConflict
 
 
 class MemoryProfileStore:
@@ -245,16 +245,19 @@ class MemoryPolicyStore:
 
 
 def memory_once() -> Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
     lock = threading.Lock()
 
     def once(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        key = payload["event_id"]
+        key = (payload["customer_id"], payload["event_id"])
         with lock:
             if key in results:
-                return results[key]
+                digest, result = results[key]
+                if digest != payload.get("digest"):
+                    raise IdConflict(f"event_id {key[1]!r} of customer {key[0]!r} was first another event")
+                return result
         result = json.loads(json.dumps(work(payload), default=str))
         with lock:
-            return results.setdefault(key, result)
+            return results.setdefault(key, (payload.get("digest"), result))[1]
 
     return once

@@ -7,6 +7,7 @@ fresh and replayed decisions alike; the deliverer is idempotent on event_id too.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,8 +31,14 @@ from marketing.domain.decisions import (
 )
 from marketing.domain.handoff import Contact, EnrichedEvent, OfferMessage
 from marketing.domain.matching import CampaignIndex
-from marketing.domain.models import INBOUND, Channel, CustomerEvent, Outcome, Profile
-from marketing.ports import MAX_DELAY_S, ContactLedger, ContactRequest, DecisionSink, Once, Outbox
+from marketing.app.enrich import dead_letter
+from marketing.domain.models import INBOUND, Channel, CustomerEvent, DeadLetterReason, Outcome, Profile
+from marketing.ports import MAX_DELAY_S, ContactLedger, ContactRequest, DecisionSink, IdConflict, Once, Outbox
+
+
+def event_digest(event: CustomerEvent) -> str:
+    """What makes an event the same event on re-delivery: everything upstream sent but its id."""
+    return hashlib.sha256(event.model_dump_json(exclude={"event_id"}).encode("utf-8")).hexdigest()
 
 
 COMPLAINT_EVENT = "care.complaint"
@@ -73,8 +80,9 @@ class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
                  once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
                  policy: ContactPolicy | Callable[[], ContactPolicy], inbound: InboundRouting,
-                 attribution: Attribution):
+                 attribution: Attribution, dead_letters: Outbox):
         self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
+        self._dead_letters = dead_letters  # events refused here (an event_id reused for another event)
         self._inbound, self._attribution = inbound, attribution  # inbound touchpoints; responses
         self._once, self._clock, self._channels = once, clock, channels
         # the policy in force: a fixed one, or a source read per batch (the operator's table copy, cached)
@@ -111,9 +119,17 @@ class DecideBatch:
         self.outcome = BatchOutcome()
         self._rows: list[dict[str, Any]] = []
         self._offers: list[tuple[EnrichedEvent, OfferMessage]] = []
+        self._letters: list[tuple[EnrichedEvent, dict[str, Any]]] = []
 
     def handle(self, message: EnrichedEvent) -> None:
-        decision = self.decide(message.event, message.profile)
+        try:
+            decision = self.decide(message.event, message.profile)
+        except IdConflict as conflict:  # another event under a used id: refused, its records not written
+            self._letters.append((message, dead_letter(
+                "decide", DeadLetterReason.DUPLICATE_ID_CONFLICT, str(conflict),
+                message.event.model_dump_json().encode(), message.event.event_id, message.event.customer_id, self._now)))
+            self.outcome.count(f"dead_lettered.{DeadLetterReason.DUPLICATE_ID_CONFLICT.value}")
+            return
         self._rows.extend(record_rows(decision.event, decision.verdicts, self._decided_at, decision.latency_ms))
         if decision.offer is not None:
             self._offers.append((message, decision.offer))
@@ -142,7 +158,7 @@ class DecideBatch:
             # in a session: the offer goes to the touchpoint instead
             session_until = self._sessions.route(screening.candidates, event.customer_id, now)
             commitment = Commitment.model_validate(use._once(
-                {"event_id": event.event_id, "customer_id": event.customer_id},
+                {"event_id": event.event_id, "customer_id": event.customer_id, "digest": event_digest(event)},
                 lambda _: self._commit(screening.candidates, event, profile).stored(),
             ))
             verdicts = verdicts + commitment.verdicts
@@ -160,7 +176,8 @@ class DecideBatch:
         self._use._attribution.flush()
         if self._rows:
             self._use._decisions.write(self._rows)
-        failed: list[EnrichedEvent] = []
+        failed: list[EnrichedEvent] = [self._letters[i][0] for i in self._use._dead_letters.send(
+            [letter for _, letter in self._letters])] if self._letters else []
         now_offers = [(m, o) for m, o in self._offers if o.not_before is None]
         held = [(m, o) for m, o in self._offers if o.not_before is not None]
         failed += [now_offers[i][0] for i in self._use._offers.send([o.wire() for _, o in now_offers])]
@@ -184,7 +201,7 @@ class DecideBatch:
         assert commitment.winner is not None and commitment.channel is not None
         inbound = commitment.channel in INBOUND
         return OfferMessage(
-            event_id=event.event_id, decision_id=decision_id(event.event_id, commitment.winner),
+            event_id=event.event_id, decision_id=decision_id(event.customer_id, event.event_id, commitment.winner),
             customer_id=event.customer_id, campaign_id=commitment.winner, channel=commitment.channel,
             decided_at=self._now,
             not_before=commitment.not_before,  # quiet hours: deliver holds it until then

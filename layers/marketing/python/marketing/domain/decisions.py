@@ -198,9 +198,10 @@ class Commitment(BaseModel):
         return self.model_dump(mode="json")
 
 
-def decision_id(event_id: str, campaign_id: str) -> str:
-    """Stable across retries, so a re-processed event overwrites rather than duplicates its records."""
-    return f"{event_id}:{campaign_id}"
+def decision_id(customer_id: str, event_id: str, campaign_id: str) -> str:
+    """Stable across retries, so a re-processed event overwrites rather than duplicates its records;
+    an event_id is unique per customer only, so the customer is part of it."""
+    return f"{customer_id}:{event_id}:{campaign_id}"
 
 
 def all_verdicts(rejected: Iterable[tuple[Campaign, str]], verdicts: Iterable[Verdict]) -> list[Verdict]:
@@ -214,7 +215,7 @@ def to_records(
 ) -> list[DecisionRecord]:
     return [
         DecisionRecord(
-            decision_id=decision_id(event.event_id, cid),
+            decision_id=decision_id(event.customer_id, event.event_id, cid),
             event_id=event.event_id,
             customer_id=event.customer_id,
             campaign_id=cid,
@@ -236,7 +237,7 @@ def record_rows(
     eid, cust = event.event_id, event.customer_id
     return [
         {
-            "decision_id": f"{eid}:{cid}",
+            "decision_id": f"{cust}:{eid}:{cid}",  # decision_id(), inlined on the hot path
             "event_id": eid,
             "customer_id": cust,
             "campaign_id": cid,

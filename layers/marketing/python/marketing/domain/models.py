@@ -81,6 +81,7 @@ class DeadLetterReason(StrEnum):
     UNKNOWN_CUSTOMER = "unknown_customer"
     PROFILE_UPDATE = "profile_update"     # the catalog's update rules cannot apply to this profile
     UNPARSEABLE = "unparseable"           # anything else that kept the record from being read
+    DUPLICATE_ID_CONFLICT = "duplicate_id_conflict"  # the customer's event_id came before with another event
 
 
 # A customer's preference orders the outbound channels only (inbound touchpoints are where the customer
