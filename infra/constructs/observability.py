@@ -59,8 +59,8 @@ class Observability(Construct):
             alarm(f"{pascal(spec.logical)}Depth",
                   queue.metric_approximate_number_of_messages_visible(statistic="Maximum",
                                                                       period=Duration.minutes(1)),
-                  threshold=0, description=f"Messages are waiting in the dead-letter queue {spec.logical}: "
-                                           "inspect the reason attribute, fix, then redrive.")
+                  threshold=0, description=f"Messages are waiting in the dead-letter queue {spec.logical}. "
+                                           f"{spec.runbook} (README: Runbook)")
         max_age = ctx.int("deliveryAgeAlarmSeconds", 900, minimum=60)
         for spec in resources.QUEUES:
             if spec.dead_letter is not None:

@@ -1,6 +1,7 @@
 """Alarms on every dead-letter depth, on iterator age, on Lambda errors and throttles; one dashboard."""
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,14 @@ def test_alarm_on_dead_letter_depth(synth, queue):
                        synth.queue(queue.logical))
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert _notifies_ops(synth, alarm)
+    assert queue.runbook and queue.runbook in alarm["AlarmDescription"]  # what to do, where the page lands
+
+
+@pytest.mark.parametrize("queue", DEAD_LETTER_QUEUES, ids=lambda q: q.logical)
+def test_the_readme_runbook_says_what_to_do_for_each_dead_letter_queue(queue):
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    runbook = readme.split("## Runbook", 1)[1].split("\n## ", 1)[0]
+    assert f"`{queue.logical}`" in runbook
 
 
 @pytest.mark.parametrize("function", STREAM_FUNCTIONS, ids=lambda f: f.logical)

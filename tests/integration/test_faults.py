@@ -101,3 +101,57 @@ def test_the_process_dying_after_the_send_then_redelivery_and_redrive_sends_once
     # (the redriven message is still refused by deliver's in-progress idempotency record until the
     # function's timeout has passed: issue 17's "dies mid-way blocks its retry" is not fixed yet)
     assert len(world.contacts(LI_LEI)) == 1, "the contact is recorded"
+
+
+# ------------------------------------------------------------------ the reservation: one atomic, idempotent step
+
+
+def _on_counters(world):
+    """A call that writes the campaign counters (alone, or as part of a transaction)."""
+    table = world.env["COUNTERS_TABLE"]
+
+    def match(params) -> bool:
+        items = [next(iter(i.values()), {}) for i in params.get("TransactItems", [])] or [params]
+        return any(item.get("TableName") == table for item in items)
+    return match
+
+
+def _campaign_day_count(world, campaign_id: str = "roam-offer") -> int:
+    item = world.client("dynamodb").get_item(TableName=world.env["COUNTERS_TABLE"], Key={
+        "campaign_id": {"S": campaign_id}, "sk": {"S": "counters"}}).get("Item") or {}
+    return sum(int(v["N"]) for k, v in item.items() if k.startswith("day#"))
+
+
+@pytest.mark.parametrize("per_customer", [1, None], ids=["per_customer_1", "no_per_customer"])
+@pytest.mark.parametrize("call", ["dynamodb.UpdateItem", "dynamodb.TransactWriteItems"])
+def test_the_campaign_counters_throttled_once_still_send_one_sms_counted_once(world, faults, per_customer, call):
+    faults.inject(call, "throttle", match=_on_counters(world))
+    limits = {"daily_cap": 100, **({"per_customer": per_customer} if per_customer else {})}
+    world.add_campaigns(a_campaign(limits=limits))
+    world.add_profiles(a_profile(LI_LEI))
+    event = an_event(customer=LI_LEI)
+
+    world.publish(event)
+    until_delivered(world)
+
+    assert [number for number, _ in world.sms()] == [f"+{LI_LEI}"]
+    assert world.decision(event, "roam-offer")["outcome"] == "sent"
+    assert world.contacts_counted(LI_LEI, "roam-offer") == 1
+    assert _campaign_day_count(world) == 1
+
+
+def test_an_invocation_dying_after_the_reservation_is_retried_to_one_sms_and_its_record(world, faults):
+    crash = faults.inject("dynamodb.TransactWriteItems", "crash", when="after", match=_on_counters(world))
+    faults.inject("dynamodb.UpdateItem", "crash", when="after", match=_on_counters(world))
+    world.add_campaigns(a_campaign(limits={"daily_cap": 100, "per_customer": 1}))
+    world.add_profiles(a_profile(LI_LEI))
+    event = an_event(customer=LI_LEI)
+
+    world.publish(event)
+    until_delivered(world)
+
+    assert crash.fired or faults.faults[1].fired
+    assert [number for number, _ in world.sms()] == [f"+{LI_LEI}"]
+    assert world.decision(event, "roam-offer")["outcome"] == "sent"
+    assert (world.contacts_counted(LI_LEI, "roam-offer"), _campaign_day_count(world)) == (1, 1)
+    assert world.messages_on("DECIDE_FAILURES_URL") == 0

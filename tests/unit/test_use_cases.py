@@ -118,7 +118,7 @@ class DecideRig:
         self.offers = MemoryOutbox()
         self.dead_letters = MemoryOutbox()
         self.decide = Decide(CampaignCache(MemoryCampaignStore(campaigns), ttl_seconds=60), self.ledger,
-                             self.decisions, self.offers, memory_once(), clock, frozenset(Channel),
+                             self.decisions, self.offers, clock, frozenset(Channel),
                              policy=ContactPolicy(), inbound=InboundRouting(Touchpoints(), MemoryOfferBoard()),
                              attribution=Attribution(MemoryExposures(), MemoryResponseStore()),
                              dead_letters=self.dead_letters)

@@ -4,6 +4,7 @@ A port says what the product needs (get profiles, reserve a contact), never how 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
@@ -42,12 +43,31 @@ class CampaignStore(Protocol):
     def put_campaign(self, campaign: Campaign, status: str = "active") -> None: ...
 
 
-class ContactLedger(Protocol):
-    def reserve(self, request: ContactRequest) -> Refusal | None:
-        """Atomically take one contact for (customer, campaign) or say which limit refuses it.
+@dataclass(frozen=True)
+class EventMark:
+    """Written with an event's reservation, in the same atomic step: the event (per customer) took
+    its contact, and `commitment` is what was decided. A retry of the event finds it and replays it."""
 
-        It counts every call: a re-delivered event must not reach it twice (decide reserves inside
-        its idempotency on event_id)."""
+    event_id: str
+    digest: str                   # the event's content: another event under the same id differs
+    commitment: dict[str, Any]
+
+
+class AlreadyReserved(Exception):
+    """This customer's event reserved its contact before (a retry): `mark` is what it committed to."""
+
+    def __init__(self, mark: EventMark):
+        super().__init__(f"event {mark.event_id!r} reserved its contact already")
+        self.mark = mark
+
+
+class ContactLedger(Protocol):
+    def reserve(self, request: ContactRequest, mark: EventMark | None = None) -> Refusal | None:
+        """Atomically take one contact for (customer, campaign) or say which limit refuses it: every
+        per-customer and per-campaign limit checked and counted together, or none.
+
+        With `mark`, the mark is written in the same step, and an event that reserved before raises
+        AlreadyReserved (nothing is counted again). Without it, every call counts."""
 
     def begin_send(self, customer_id: str, campaign_id: str, event_id: str, channel: str, at: datetime) -> str | None:
         """Record the intent to send this event's contact, atomically, before the provider is called.
@@ -139,8 +159,7 @@ class DeliveryError(Exception):
 
 Once = Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]
 """once(payload, work): run work(payload) at most once per (payload['customer_id'], payload['event_id']);
-replays get the first result. When the payload carries a `digest` and the first run's differs (the
-same id reused for another event), raises IdConflict instead of replaying."""
+replays get the first result."""
 
 
 class IdConflict(Exception):

@@ -64,6 +64,7 @@ class Queue:
     retention_s: int = 14 * 24 * 3600
     dead_letter: str | None = None  # logical name of the DLQ
     max_receive_count: int = 5
+    runbook: str = ""               # a terminal queue's: what to do with what lands there (its alarm says it)
 
 
 @dataclass(frozen=True)
@@ -240,12 +241,24 @@ INBOUND_SMS = Topic("inbound-sms", "INBOUND_SMS_TOPIC_ARN")  # End User Messagin
 CUSTOMER_EVENTS = Stream("customer-events", "CUSTOMER_EVENTS_STREAM")
 ENRICHED_EVENTS = Stream("enriched-events", "ENRICHED_EVENTS_STREAM")
 
-EVENTS_DLQ = Queue("events-dlq", "EVENTS_DLQ_URL")
-ENRICH_FAILURES = Queue("enrich-failures", "ENRICH_FAILURES_URL")
-DECIDE_FAILURES = Queue("decide-failures", "DECIDE_FAILURES_URL")
-DELIVERY_DLQ = Queue("delivery-dlq", "DELIVERY_DLQ_URL")
+EVENTS_DLQ = Queue("events-dlq", "EVENTS_DLQ_URL", runbook=(
+    "Records that cannot be processed as upstream sent them, with their reason and data (data_s3 when too big for SQS). "
+    "Not retried: fix the producer, then publish the corrected events to customer-events; a customer's "
+    "event_id decided already contacts no one again."))
+ENRICH_FAILURES = Queue("enrich-failures", "ENRICH_FAILURES_URL", runbook=(
+    "Pointers to customer-events batches enrich gave up on (throttling, an outage). Within the stream's "
+    "retention, re-publish the records the pointer names to customer-events: decide and deliver are "
+    "idempotent per customer and event_id, so nobody is contacted twice."))
+DECIDE_FAILURES = Queue("decide-failures", "DECIDE_FAILURES_URL", runbook=(
+    "Pointers to enriched-events batches decide gave up on. Within the stream's retention, re-publish the "
+    "records the pointer names to enriched-events: a decided event replays its first decision."))
+DELIVERY_DLQ = Queue("delivery-dlq", "DELIVERY_DLQ_URL", runbook=(
+    "Offers deliver failed five times. Fix the cause (provider, template, permissions), then redrive the "
+    "queue to delivery: a send whose outcome was unknown is never sent again (recorded sent_unconfirmed)."))
 DELIVERY = Queue("delivery", "DELIVERY_QUEUE_URL", visibility_timeout_s=120, dead_letter="delivery-dlq")
-RESPONSES_DLQ = Queue("responses-dlq", "RESPONSES_DLQ_URL")  # inbound SMS the responses function failed on
+RESPONSES_DLQ = Queue("responses-dlq", "RESPONSES_DLQ_URL", runbook=(  # inbound SMS the responses function failed on
+    "Inbound SMS the responses function failed on after SNS's retries. Fix the cause, then publish each "
+    "message's original notification to the inbound-sms topic again: a reply is recorded once per inbound message id."))
 
 DECISIONS_BUCKET = Bucket("decisions", "DECISIONS_BUCKET")
 REPORTS_BUCKET = Bucket("reports", "REPORTS_BUCKET")
@@ -261,8 +274,8 @@ ENRICH = Function(
 DECIDE = Function(
     "decide", "decide",
     source=StreamMapping("enriched-events", batch_size=200, on_failure_queue="decide-failures"),
-    uses=(read(CAMPAIGNS, "Scan"), read_write(CONTACTS, "GetItem", "Query", "UpdateItem", "BatchWriteItem"),
-          write(COUNTERS, "UpdateItem"), read_write(IDEMPOTENCY, "PutItem", "UpdateItem", "DeleteItem"),
+    uses=(read(CAMPAIGNS, "Scan"), read_write(CONTACTS, "GetItem", "Query", "UpdateItem", "PutItem", "BatchWriteItem"),
+          write(COUNTERS, "UpdateItem"),   # the reservation: one TransactWriteItems (state, counters, the event's mark)
           put(DECISIONS_FIREHOSE), send(DELIVERY), read(SETTINGS, "GetItem"),
           read_write(OFFERS, "BatchGetItem", "BatchWriteItem"),   # inbound sessions, offers for touchpoints
           read_write(RESPONSES, "Query", "PutItem"),              # attribution of conversions and unsubscribes

@@ -23,7 +23,7 @@ from marketing.domain.contact_limits import ContactState, campaign_refusal, cap_
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
 from marketing.domain.models import Outcome, Profile, Reason
-from marketing.ports import ContactRequest, DeliveryError, IdConflict, Once
+from marketing.ports import AlreadyReserved, ContactRequest, DeliveryError, EventMark, Once
 
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
@@ -290,9 +290,9 @@ class DynamoContactLedger:
     per campaign `n#ID` (contacts) and `t#ID` (last contact), per cap `PERIOD#KEY#COUNTER` counters,
     and `complaint_until`. So one conditional UpdateItem checks and counts every customer limit at
     once: atomic, never read-then-write, exact under any number of concurrent invocations.
-    The campaign's daily cap and budget are counters in the counters table, taken after the
-    customer's, and a refusal there gives the customer's back. (customer, `contact#EVENT`) records
-    a delivered contact."""
+    The campaign's daily cap and budget are counters in the counters table, checked and counted in
+    the same transaction as the customer's, with the event's mark (customer, `event#EVENT`: what it
+    committed to, so a retry replays it). (customer, `contact#EVENT`) records a delivered contact."""
 
     def __init__(self, client: Any, table: str, history_days: int = 180, counters_table: str | None = None):
         self._client, self._table, self._history = client, table, timedelta(days=history_days)
@@ -301,7 +301,48 @@ class DynamoContactLedger:
     def _state_key(self, customer_id: str) -> dict[str, Any]:
         return {"customer_id": {"S": customer_id}, "sk": {"S": "state"}}
 
-    def reserve(self, request: ContactRequest) -> Refusal | None:
+    def reserve(self, request: ContactRequest, mark: EventMark | None = None) -> Refusal | None:
+        """One atomic step: the customer's limits (one conditional update of the state item), the
+        campaign's daily cap and budget (one of its counters item) and the event's mark (a put on
+        `event#ID`, if given) — a single UpdateItem when only the first applies, else one
+        TransactWriteItems. All or nothing: a throttled or dying call counts nowhere, and a retry
+        that finds the mark replays (AlreadyReserved) instead of counting again."""
+        writes = [{"Update": self._customer_update(request)}]
+        counters = self._counters_update(request)
+        if counters is not None:
+            writes.append({"Update": counters})
+        if mark is not None:
+            writes.append({"Put": self._mark_put(request, mark)})
+        if len(writes) == 1:
+            try:
+                self._client.update_item(**writes[0]["Update"])
+                return None
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                return self._refusal(request, from_item(exc.response.get("Item") or {}))
+        for attempt in range(_RETRIES + 1):
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+                return None
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+            codes = [r.get("Code") for r in reasons]
+            if "ConditionalCheckFailed" not in codes:  # another transaction on these items: try again
+                _backoff(attempt)
+                continue
+            failed = {i: from_item(r.get("Item") or {}) for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+            if mark is not None and len(writes) - 1 in failed:
+                raise AlreadyReserved(self._mark_of(failed[len(writes) - 1], mark.event_id))
+            if 0 in failed:
+                return self._refusal(request, failed[0])
+            return self._campaign_refusal(request, failed.get(1, {}))
+        raise RuntimeError(f"contact reservation for {request.customer_id}: conflicting transactions after retries")
+
+    def _customer_update(self, request: ContactRequest) -> dict[str, Any]:
+        """Every per-customer limit as the condition of one update that counts the contact."""
         now_s = int(request.now.timestamp())
         cid = request.campaign_id
         names = {"#n": f"n#{cid}", "#t": f"t#{cid}"}
@@ -325,21 +366,11 @@ class DynamoContactLedger:
             "TableName": self._table, "Key": self._state_key(request.customer_id),
             "UpdateExpression": f"ADD {', '.join(adds)} SET #t = :now",
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-            "ReturnValues": "UPDATED_OLD",
         }
         if conditions:
             update["ConditionExpression"] = " AND ".join(conditions)
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        try:
-            old = from_item(self._client.update_item(**update).get("Attributes") or {})
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return self._refusal(request, from_item(exc.response.get("Item") or {}))
-        refusal = self._take_campaign_counters(request)
-        if refusal is not None:
-            self._give_back(request, names, old)
-        return refusal
+        return update
 
     def _refusal(self, request: ContactRequest, state: dict[str, Any]) -> Refusal:
         """Which limit refused: the rule read on the state the condition saw."""
@@ -349,7 +380,7 @@ class DynamoContactLedger:
                             complaint_until=state.get("complaint_until"))
         return customer_refusal(request, seen) or Refusal(Outcome.SUPPRESSED, Reason.COMPLAINT)
 
-    def _take_campaign_counters(self, request: ContactRequest) -> Refusal | None:
+    def _counters_update(self, request: ContactRequest) -> dict[str, Any] | None:
         """The campaign's day count and spend, on one item, checked and counted by one update."""
         if not self._counters or (request.daily_cap is None and request.budget is None):
             return None
@@ -366,34 +397,27 @@ class DynamoContactLedger:
                            ":left": {"N": str(_dynamo(request.budget - request.cost))}})
             adds.append("spent :cost")
             conditions.append("(attribute_not_exists(spent) OR spent <= :left)")
-        try:
-            self._client.update_item(
-                TableName=self._counters, Key={"campaign_id": {"S": request.campaign_id}, "sk": {"S": "counters"}},
-                UpdateExpression=f"ADD {', '.join(adds)}", ConditionExpression=" AND ".join(conditions),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD", ExpressionAttributeValues=values,
-                **({"ExpressionAttributeNames": names} if names else {}))
-            return None
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            old = from_item(exc.response.get("Item") or {})
+        return {"TableName": self._counters, "Key": {"campaign_id": {"S": request.campaign_id}, "sk": {"S": "counters"}},
+                "UpdateExpression": f"ADD {', '.join(adds)}", "ConditionExpression": " AND ".join(conditions),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD", "ExpressionAttributeValues": values,
+                **({"ExpressionAttributeNames": names} if names else {})}
+
+    def _campaign_refusal(self, request: ContactRequest, old: dict[str, Any]) -> Refusal:
         seen = ContactState(day_count=old.get(f"day#{request.campaign_day}", 0), spent=old.get("spent", 0))
         return campaign_refusal(request, seen) or Refusal(
             Outcome.THROTTLED, Reason.BUDGET, f"{seen.spent:g} of {request.budget:g} spent")
 
-    def _give_back(self, request: ContactRequest, names: dict[str, str], old: dict[str, Any]) -> None:
-        """Undo the customer's counts of a contact the campaign's counters refused."""
-        adds = [f"{alias} :minus" for alias in names if alias != "#t"]
-        values: dict[str, Any] = {":minus": {"N": "-1"}}
-        if f"t#{request.campaign_id}" in old:
-            restore = "SET #t = :was"
-            values[":was"] = {"N": str(old[f"t#{request.campaign_id}"])}
-        else:
-            restore = "REMOVE #t"
-        self._client.update_item(
-            TableName=self._table, Key=self._state_key(request.customer_id),
-            UpdateExpression=f"ADD {', '.join(adds)} {restore}",
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+    def _mark_put(self, request: ContactRequest, mark: EventMark) -> dict[str, Any]:
+        item = to_item({"customer_id": request.customer_id, "sk": f"event#{mark.event_id}", "digest": mark.digest,
+                        "commitment": json.dumps(mark.commitment, separators=(",", ":")),
+                        "expires_at": int((request.now + self._history).timestamp())})
+        return {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(sk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+    @staticmethod
+    def _mark_of(item: dict[str, Any], event_id: str) -> EventMark:
+        return EventMark(event_id=event_id, digest=item.get("digest", ""),
+                         commitment=json.loads(item.get("commitment") or "{}"))
 
     def record_complaint(self, customer_id: str, until: datetime, channel: str | None = None) -> None:
         values: dict[str, Any] = {":until": {"N": str(int(until.timestamp()))}}
@@ -735,22 +759,18 @@ class DynamoPolicyStore:
         return int(response["Attributes"]["version"]["N"])
 
 
-def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: int, validate: bool = False) -> Once:
+def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: int) -> Once:
     """At-most-once per customer and event_id with Powertools idempotency (DynamoDB persistence):
-    an event_id is upstream's, unique per customer, not across customers. With `validate`, the
-    payload's `digest` is checked against the first run's (Powertools payload validation), so an
-    event_id reused for another event raises IdConflict rather than replaying the first's result."""
+    an event_id is upstream's, unique per customer, not across customers."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
     config = IdempotencyConfig(
         event_key_jmespath="[customer_id, event_id]", raise_on_no_idempotency_key=True,
-        payload_validation_jmespath="digest" if validate else None,
         expires_after_seconds=expires_after_s, use_local_cache=True,
     )
 
@@ -760,11 +780,7 @@ def powertools_once(client: Any, table: str, key_prefix: str, expires_after_s: i
         return work(payload)
 
     def once(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        try:
-            return run(payload=payload, work=work)
-        except IdempotencyValidationError:
-            raise IdConflict(f"event_id {payload['event_id']!r} of customer {payload['customer_id']!r} "
-                             "was first another event") from None
+        return run(payload=payload, work=work)
 
     once.config = config  # type: ignore[attr-defined]  # the handler registers its Lambda context here
     return once

@@ -16,7 +16,7 @@ from marketing.domain.contact_limits import ContactState, cap_key, refusal
 from marketing.domain.decisions import Refusal
 from marketing.domain.messages import Push
 from marketing.domain.models import Profile
-from marketing.ports import ContactRequest, DeliveryError, IdConflict
+from marketing.ports import AlreadyReserved, ContactRequest, DeliveryError, EventMark
 
 
 class MemoryProfileStore:
@@ -82,12 +82,15 @@ class MemoryContactLedger:
         self.complained: dict[str, set[str]] = {}
         self.responses: dict[str, dict[str, int]] = {}
         self.used: dict[str, dict[str, int]] = {}
+        self.marks: dict[tuple[str, str], EventMark] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, request: ContactRequest) -> Refusal | None:
+    def reserve(self, request: ContactRequest, mark: EventMark | None = None) -> Refusal | None:
         key = (request.customer_id, request.campaign_id)
         now_s = int(request.now.timestamp())
         with self._lock:  # all limits checked, then all counted: as one DynamoDB transaction does
+            if mark is not None and (request.customer_id, mark.event_id) in self.marks:
+                raise AlreadyReserved(self.marks[(request.customer_id, mark.event_id)])
             state = self.counters.get(key, {"n": 0, "last_at": None})
             day = (request.campaign_id, request.campaign_day)
             spent = self.spent.get(request.campaign_id, 0.0)
@@ -107,6 +110,8 @@ class MemoryContactLedger:
                 self.daily[day] = self.daily.get(day, 0) + 1
             if request.budget is not None:
                 self.spent[request.campaign_id] = spent + request.cost
+            if mark is not None:
+                self.marks[(request.customer_id, mark.event_id)] = mark
             return None
 
     def record_complaint(self, customer_id: str, until: datetime, channel: str | None = None) -> None:
@@ -245,19 +250,16 @@ class MemoryPolicyStore:
 
 
 def memory_once() -> Callable[[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]], dict[str, Any]]:
-    results: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+    results: dict[tuple[str, str], dict[str, Any]] = {}
     lock = threading.Lock()
 
     def once(payload: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
         key = (payload["customer_id"], payload["event_id"])
         with lock:
             if key in results:
-                digest, result = results[key]
-                if digest != payload.get("digest"):
-                    raise IdConflict(f"event_id {key[1]!r} of customer {key[0]!r} was first another event")
-                return result
+                return results[key]
         result = json.loads(json.dumps(work(payload), default=str))
         with lock:
-            return results.setdefault(key, (payload.get("digest"), result))[1]
+            return results.setdefault(key, result)
 
     return once

@@ -1,9 +1,11 @@
 """Decide: enriched events → match → screen → arbitrate with atomic contact reservation → records + offers.
 
 Per batch: one campaign-cache check, one decision-log write, one SQS send per 10 offers. Per event
-with a candidate: one idempotent reservation keyed on event_id, so a re-delivered event replays its
-first decision instead of contacting the customer again. Offers are (re)sent after the loop for
-fresh and replayed decisions alike; the deliverer is idempotent on event_id too.
+with a candidate: one atomic reservation that also marks the event (customer, event_id) with what it
+committed to, so a re-delivered event — or the retry of an invocation that died after reserving —
+replays its first decision instead of contacting the customer again, and never counts twice. Offers
+are (re)sent after the loop for fresh and replayed decisions alike; the deliverer is idempotent on
+(customer, event_id) too.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from marketing.domain.contact_policy import ContactPolicy, cap_checks
 from marketing.domain.decisions import (
     Candidate,
     Commitment,
+    Refusal,
     Verdict,
     all_verdicts,
     arbitrate,
@@ -33,7 +36,16 @@ from marketing.domain.handoff import Contact, EnrichedEvent, OfferMessage
 from marketing.domain.matching import CampaignIndex
 from marketing.app.enrich import dead_letter
 from marketing.domain.models import INBOUND, Channel, CustomerEvent, DeadLetterReason, Outcome, Profile
-from marketing.ports import MAX_DELAY_S, ContactLedger, ContactRequest, DecisionSink, IdConflict, Once, Outbox
+from marketing.ports import (
+    MAX_DELAY_S,
+    AlreadyReserved,
+    ContactLedger,
+    ContactRequest,
+    DecisionSink,
+    EventMark,
+    IdConflict,
+    Outbox,
+)
 
 
 def event_digest(event: CustomerEvent) -> str:
@@ -78,13 +90,13 @@ class EventDecision:
 
 class Decide:
     def __init__(self, campaigns: CampaignCache, ledger: ContactLedger, decisions: DecisionSink, offers: Outbox,
-                 once: Once, clock: Callable[[], datetime], channels: frozenset[Channel],
+                 clock: Callable[[], datetime], channels: frozenset[Channel],
                  policy: ContactPolicy | Callable[[], ContactPolicy], inbound: InboundRouting,
                  attribution: Attribution, dead_letters: Outbox):
         self._campaigns, self._ledger, self._decisions, self._offers = campaigns, ledger, decisions, offers
         self._dead_letters = dead_letters  # events refused here (an event_id reused for another event)
         self._inbound, self._attribution = inbound, attribution  # inbound touchpoints; responses
-        self._once, self._clock, self._channels = once, clock, channels
+        self._clock, self._channels = clock, channels
         # the policy in force: a fixed one, or a source read per batch (the operator's table copy, cached)
         self._policy_source = policy if callable(policy) else (lambda fixed=policy: fixed)
 
@@ -157,10 +169,7 @@ class DecideBatch:
         if screening.candidates:
             # in a session: the offer goes to the touchpoint instead
             session_until = self._sessions.route(screening.candidates, event.customer_id, now)
-            commitment = Commitment.model_validate(use._once(
-                {"event_id": event.event_id, "customer_id": event.customer_id, "digest": event_digest(event)},
-                lambda _: self._commit(screening.candidates, event, profile).stored(),
-            ))
+            commitment = self._commit(screening.candidates, event, profile)
             verdicts = verdicts + commitment.verdicts
             winner = commitment.winner
             if winner and commitment.holdout:
@@ -191,10 +200,27 @@ class DecideBatch:
         return failed
 
     def _commit(self, candidates: list[Candidate], event: CustomerEvent, profile: Profile) -> Commitment:
-        def reserve(candidate: Candidate):
-            return self._use._ledger.reserve(contact_request(candidate, event, profile, self._now, self._policy))
+        """Arbitration with each reservation marked by what the event commits to if it wins: a retry
+        of an event that reserved (it died after, or its answer was lost) replays that commitment,
+        and an event_id of this customer's reused for another event is a conflict."""
+        digest = event_digest(event)
+        refused: dict[str, Refusal] = {}
 
-        return Commitment.of(*arbitrate(candidates, reserve))
+        def reserve(candidate: Candidate) -> Refusal | None:
+            if_won = Commitment.of(*arbitrate(candidates, lambda c: None if c is candidate else refused[c.campaign.id]))
+            mark = EventMark(event_id=event.event_id, digest=digest, commitment=if_won.stored())
+            refusal = self._use._ledger.reserve(contact_request(candidate, event, profile, self._now, self._policy), mark)
+            if refusal is not None:
+                refused[candidate.campaign.id] = refusal
+            return refusal
+
+        try:
+            return Commitment.of(*arbitrate(candidates, reserve))
+        except AlreadyReserved as replay:
+            if replay.mark.digest != digest:
+                raise IdConflict(f"event_id {event.event_id!r} of customer {event.customer_id!r} "
+                                 "was first another event") from None
+            return Commitment.model_validate(replay.mark.commitment)
 
     def _offer(self, event: CustomerEvent, profile: Profile, commitment: Commitment,
                session_until: datetime | None) -> OfferMessage:

@@ -32,9 +32,8 @@ ResponsesSettings = settings_model(resources.RESPONDER)
 OfferApiSettings = settings_model(resources.OFFER_API)
 
 
-def _once(settings: DecideSettings | DeliverSettings, dynamodb: Any, key_prefix: str, validate: bool = False):
-    once = aws.powertools_once(dynamodb, settings.idempotency_table, key_prefix, settings.idempotency_expiry_seconds,
-                               validate)
+def _once(settings: DeliverSettings, dynamodb: Any, key_prefix: str):
+    once = aws.powertools_once(dynamodb, settings.idempotency_table, key_prefix, settings.idempotency_expiry_seconds)
     track_idempotency(once.config)
     return once
 
@@ -59,7 +58,6 @@ def build_decide(settings: DecideSettings) -> Decide:
                                        settings.counters_table),
         decisions=aws.FirehoseDecisionSink(client("firehose"), settings.decisions_firehose),
         offers=aws.SqsOutbox(client("sqs"), settings.delivery_queue_url),
-        once=_once(settings, dynamodb, "decide", validate=True),
         clock=utc_now,
         channels=settings.channels,
         policy=_policy_source(settings, dynamodb),
