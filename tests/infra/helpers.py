@@ -99,7 +99,7 @@ class LocalArns:
             return name.replace(f"{self.synth.stack_name}-", f"{LOCAL_PREFIX}-", 1)
         if resource["Type"] == "AWS::S3::Bucket":   # named by CloudFormation: the local bucket of its construct
             for bucket in resources.BUCKETS:
-                if "".join(p.capitalize() for p in bucket.logical.split("-")) in logical_id:
+                if "".join(p.capitalize() for p in bucket.logical.split("-")) + "Bucket" in logical_id:
                     return resources.physical_name(LOCAL_PREFIX, bucket.logical)
         return f"unresolved-{logical_id}"
 

@@ -74,9 +74,13 @@ def test_decide(synth, policy):
     campaigns = synth.table("campaigns")
     assert allows(p, "dynamodb:Scan", campaigns)          # the campaign cache reads the live campaigns
     assert not any(allows(p, a, campaigns) for a in WRITE_TABLE), "decide never edits campaigns"
-    assert all(allows(p, f"dynamodb:{a}", synth.table("contacts")) for a in ("GetItem", "Query", "UpdateItem"))
+    # the reservation: the state item, the event's mark (a Put) and the campaign counters, in one transaction
+    assert all(allows(p, f"dynamodb:{a}", synth.table("contacts")) for a in ("GetItem", "Query", "UpdateItem", "PutItem"))
+    assert allows(p, "dynamodb:UpdateItem", synth.table("campaign-counters"))
     assert not allows(p, "dynamodb:DeleteItem", synth.table("contacts")), "a contact is never deleted"
-    assert all(allows(p, f"dynamodb:{a}", synth.table("idempotency")) for a in ("PutItem", "UpdateItem", "DeleteItem"))
+    assert not any(allows(p, a, synth.table("idempotency")) for a in READ_TABLE + WRITE_TABLE), \
+        "decide's idempotency is the event's mark in the contacts table"
+    assert allows(p, "sqs:SendMessage", synth.queue("events-dlq"))   # an event_id reused for another event
     assert not any(allows(p, a, synth.table("profiles")) for a in READ_TABLE + WRITE_TABLE)
     assert allows(p, "firehose:PutRecordBatch", synth.delivery_stream("decisions"))
     assert allows(p, "sqs:SendMessage", synth.queue("delivery"))

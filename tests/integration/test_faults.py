@@ -155,3 +155,65 @@ def test_an_invocation_dying_after_the_reservation_is_retried_to_one_sms_and_its
     assert world.decision(event, "roam-offer")["outcome"] == "sent"
     assert (world.contacts_counted(LI_LEI, "roam-offer"), _campaign_day_count(world)) == (1, 1)
     assert world.messages_on("DECIDE_FAILURES_URL") == 0
+
+
+# ------------------------------------------------------------------ throttled profile reads, and replay
+
+
+def _profile_reads(world):
+    table = world.env["PROFILES_TABLE"]
+    return lambda params: table in params.get("RequestItems", {})
+
+
+def _customers(n: int) -> list[str]:
+    return [f"86138000{i:05d}" for i in range(1, n + 1)]
+
+
+def test_eight_throttled_profile_reads_in_a_row_lose_no_event(world, faults):
+    throttled = faults.inject("dynamodb.BatchGetItem", "throttle", times=8, match=_profile_reads(world))
+    customers = _customers(20)
+    world.add_campaigns(a_campaign())
+    world.add_profiles(*(a_profile(c) for c in customers))
+
+    world.publish(*(an_event(customer=c) for c in customers))
+    until_delivered(world)
+
+    assert throttled.fired == 8
+    assert sorted(number for number, _ in world.sms()) == [f"+{c}" for c in customers]
+    assert world.messages_on("ENRICH_FAILURES_URL") == 0
+
+
+def test_persistently_throttled_reads_leave_pointers_that_replay_decides_once(world, faults, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import marketing_tools.cli.target
+    from marketing_tools.cli.main import app
+    from marketing_tools.cli.target import Target
+
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
+    faults.inject("dynamodb.BatchGetItem", "throttle", times=None, match=_profile_reads(world))
+    customers = _customers(2)
+    world.add_campaigns(a_campaign())
+    world.add_profiles(*(a_profile(c) for c in customers))
+    world.publish(*(an_event(customer=c) for c in customers), partition_key="one-shard")
+    world.run()
+    assert world.sms() == [] and world.messages_on("ENRICH_FAILURES_URL") >= 1   # only pointers are left
+
+    sqs, url = world.client("sqs"), world.env["ENRICH_FAILURES_URL"]
+    pointers = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+                ["Messages"]]
+    faults.faults.clear()   # the throttling is over
+    replay = lambda: CliRunner().invoke(app, ["events", "replay", "--from", "enrich-failures"],  # noqa: E731
+                                        env={"COLUMNS": "200"})
+
+    first = replay()
+    until_delivered(world)
+    for body in pointers:   # the same pointers replayed again (an operator running the runbook twice)
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    again = replay()
+    until_delivered(world)
+
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert "2 record(s) back on the stream" in first.output and "2 record(s) back on the stream" in again.output
+    assert sorted(number for number, _ in world.sms()) == [f"+{c}" for c in customers]   # once each
+    assert world.messages_on("ENRICH_FAILURES_URL") == 0

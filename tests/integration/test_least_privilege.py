@@ -23,7 +23,6 @@ from tests.integration import aws_calls
 # function may hold for this reason, or (function, action) for one function's
 GRANTED_UNCALLED: dict[str | tuple[str, str], str] = {
     ("deliver", "sqs:SendMessage"): "an offer held past quiet hours for longer than SQS can delay (15 min) is re-queued",
-    ("decide", "dynamodb:DeleteItem"): "Powertools idempotency deletes an in-progress record when processing raises",
     ("responses", "dynamodb:DeleteItem"): "a reply's response record is removed when publishing its event fails, "
                                           "so the retry records it again (app/sms_replies.py)",
     ("responses", "sqs:SendMessage"): "Lambda sends a failed asynchronous invocation to responses-dlq with the "

@@ -232,6 +232,59 @@ Exit 0 when every line was published, 1 when any was skipped or not accepted by 
 """
 
 
+REPLAY_SOURCES = {"enrich-failures": "ENRICH_FAILURES_URL", "decide-failures": "DECIDE_FAILURES_URL",
+                  "events-dlq": "EVENTS_DLQ_URL"}
+
+REPLAY_HELP = """Put what a dead-letter queue holds back on its stream (the README's Runbook).
+
+--from enrich-failures | decide-failures: each Kinesis on-failure pointer's records are read back
+from their stream (while its retention keeps them) and put on it again. --from events-dlq: each
+dead letter's record (or its copy in S3) goes back on customer-events; --reason narrows it to
+those reasons (e.g. unknown_customer after the profiles are imported). The event path is idempotent
+per customer and event_id: a replayed event that was decided already contacts no one again.
+
+A message leaves its queue only once everything it names is back on a stream. Exit 0 when every
+message was replayed, 1 when any stays (each is listed), 3 when the stack is unreachable.
+"""
+
+
+@events_app.command("replay", help=REPLAY_HELP)
+def events_replay(
+    source: str = typer.Option(..., "--from", help="enrich-failures, decide-failures or events-dlq"),
+    reason: Optional[list[str]] = typer.Option(None, "--reason", help="events-dlq only: replay these reasons"),
+    stack: Optional[str] = typer.Option(None, "--stack", help="a deployed stack (default: the local one)"),
+) -> None:
+    from marketing_tools.replay import replay_dead_letters, replay_pointers
+
+    if source not in REPLAY_SOURCES:
+        err.print(f"[red]--from {source!r}:[/] one of {', '.join(REPLAY_SOURCES)}")
+        raise typer.Exit(INVALID)
+    if reason and source != "events-dlq":
+        err.print("[red]--reason[/] applies to --from events-dlq only (a pointer carries no reason)")
+        raise typer.Exit(INVALID)
+    target = targets.resolve_target(stack)
+    url = target.env[REPLAY_SOURCES[source]]
+    sqs, kinesis = target.client("sqs"), target.client("kinesis")
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"replaying {source}", total=None)
+            step = lambda: progress.advance(task)  # noqa: E731
+            if source == "events-dlq":
+                result = replay_dead_letters(kinesis, sqs, target.client("s3"), url, target.env["CUSTOMER_EVENTS_STREAM"],
+                                             set(reason) if reason else None, step)
+            else:
+                result = replay_pointers(kinesis, sqs, url, step)
+    except _aws_errors() as exc:
+        raise _unreachable(target, exc, "replayed part of the queue; what was not replayed is still on it") from None
+    console.print(f"replayed {result.messages - result.skipped - len(result.kept):,} of {result.messages:,} "
+                  f"message(s) from {source}: {result.republished:,} record(s) back on the stream"
+                  + (f", {result.skipped:,} of other reasons left" if result.skipped else ""), highlight=False)
+    for kept in result.kept:
+        err.print(f"  kept: {kept}", highlight=False)
+    if result.kept:
+        raise typer.Exit(INVALID)
+
+
 @events_app.command("publish", help=PUBLISH_HELP)
 def events_publish(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSON lines"),

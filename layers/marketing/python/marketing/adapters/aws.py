@@ -11,7 +11,7 @@ import uuid
 from email.message import EmailMessage
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -28,6 +28,7 @@ from marketing.ports import AlreadyReserved, ContactRequest, DeliveryError, Even
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
 _RETRIES = 5
+T = TypeVar("T")
 
 
 def _plain(value: Any) -> Any:
@@ -61,6 +62,23 @@ def to_item(data: dict[str, Any]) -> dict[str, Any]:
 
 def _backoff(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+_THROTTLED = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
+
+
+def patiently(call: Callable[[], T]) -> T:
+    """`call()`, and when DynamoDB still throttles after botocore's own retries (standard mode, five
+    attempts), backed off and tried again a bounded number of times inside the invocation: a burst
+    of throttling delays a batch instead of failing it into the on-failure destination."""
+    for attempt in range(_RETRIES + 1):
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in _THROTTLED or attempt == _RETRIES:
+                raise
+            _backoff(attempt)
+    raise AssertionError("unreachable")
 
 
 def batch_write(client: Any, table: str, requests: Sequence[dict[str, Any]], what: str) -> None:
@@ -109,7 +127,7 @@ class DynamoProfileStore:
             request = {self._table: {"Keys": [{"customer_id": {"S": i}} for i in batch],
                                      **({"ConsistentRead": True} if consistent else {})}}
             for attempt in range(_RETRIES + 1):
-                response = self._client.batch_get_item(RequestItems=request)
+                response = patiently(lambda: self._client.batch_get_item(RequestItems=request))
                 for item in response.get("Responses", {}).get(self._table, []):
                     profile = Profile.model_validate_json(item["doc"]["S"])
                     found[profile.customer_id] = profile
