@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/marketing/pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench synth layer lock clean
+.PHONY: demo test bench soak synth layer lock clean
 
 # Installs the exact versions in constraints.txt (moto is emulated through a few of its internals,
 # so an unpinned release can change what the suite runs against); `make lock` moves them forward.
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# The fault soak at four times the suite's size (tests/integration/test_fault_soak.py; SOAK_SEED to vary it).
+soak: $(STAMP)
+	SOAK_EVENTS=$${SOAK_EVENTS:-20000} $(BIN)/python -m pytest tests/integration/test_fault_soak.py -s
 
 # The newest releases pyproject.toml admits, installed in a scratch venv and written to constraints.txt;
 # run `make test` after it and commit both.

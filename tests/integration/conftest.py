@@ -14,7 +14,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from marketing_tools.emulator.moto_fixes import _transactions_back_up_what_they_touch
+from marketing_tools.emulator.moto_fixes import _parsed_once, _transactions_back_up_what_they_touch
 from tests.integration import aws_calls
 from tests.integration.world import CATALOG, World
 
@@ -31,8 +31,10 @@ def record_aws_calls():
 @pytest.fixture(scope="session", autouse=True)
 def moto_transactions_in_bounded_memory():
     """moto's TransactWriteItems copies whole tables (a 100k-profile import ran out of memory); the
-    emulator's fix backs up only what each transaction touches (test_moto_fixes shows the rollback)."""
+    emulator's fix backs up only what each transaction touches (test_moto_fixes shows the rollback).
+    And each expression's text is parsed once, as the emulator does (the fault soak sends thousands)."""
     _transactions_back_up_what_they_touch()
+    _parsed_once()
 
 
 def pytest_collection_modifyitems(items):

@@ -201,13 +201,14 @@ def _plain_dynamodb_json() -> None:
     DynamoResult.execute_result = plain  # type: ignore[method-assign]
 
 
+@functools.cache
 def _parsed_once() -> None:
     """moto 5.2 parses each DynamoDB update and condition expression from its text on every call,
     twice per UpdateItem (once to check the names and values it uses, once to apply it): a quarter
     of an UpdateItem's time, and the decision path sends the same few expressions all day. An
     update expression's tree is kept per text (moto deep-copies it before resolving names and values
     into it) and a condition expression's tokens likewise (fresh nodes each call; names and values
-    are still resolved per call). Same trees, same errors; local emulator only."""
+    are still resolved per call). Same trees, same errors; the emulator and the integration suite."""
     from collections import deque
 
     from moto.dynamodb.comparisons import ConditionExpressionParser

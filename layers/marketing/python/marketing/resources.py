@@ -243,15 +243,15 @@ ENRICHED_EVENTS = Stream("enriched-events", "ENRICHED_EVENTS_STREAM")
 
 EVENTS_DLQ = Queue("events-dlq", "EVENTS_DLQ_URL", runbook=(
     "Records that cannot be processed as upstream sent them, with their reason and data (data_s3 when too big for SQS). "
-    "Not retried: fix the producer, then publish the corrected events to customer-events; a customer's "
-    "event_id decided already contacts no one again."))
+    "Not retried: fix the cause (the producer, the profiles, the rule), then `marketing events replay --from "
+    "events-dlq --reason R`, or publish corrected events; a customer's event_id decided already contacts no one again."))
 ENRICH_FAILURES = Queue("enrich-failures", "ENRICH_FAILURES_URL", runbook=(
     "Pointers to customer-events batches enrich gave up on (throttling, an outage). Within the stream's "
-    "retention, re-publish the records the pointer names to customer-events: decide and deliver are "
+    "retention, `marketing events replay --from enrich-failures` puts their records back: decide and deliver are "
     "idempotent per customer and event_id, so nobody is contacted twice."))
 DECIDE_FAILURES = Queue("decide-failures", "DECIDE_FAILURES_URL", runbook=(
-    "Pointers to enriched-events batches decide gave up on. Within the stream's retention, re-publish the "
-    "records the pointer names to enriched-events: a decided event replays its first decision."))
+    "Pointers to enriched-events batches decide gave up on. Within the stream's retention, `marketing events "
+    "replay --from decide-failures` puts their records back: a decided event replays its first decision."))
 DELIVERY_DLQ = Queue("delivery-dlq", "DELIVERY_DLQ_URL", runbook=(
     "Offers deliver failed five times. Fix the cause (provider, template, permissions), then redrive the "
     "queue to delivery: a send whose outcome was unknown is never sent again (recorded sent_unconfirmed)."))
