@@ -111,3 +111,16 @@ def policy(tmp_path):
         path.write_text(yaml.safe_dump(fields))
         os.environ["CONTACT_POLICY_PATH"] = str(path)
     return write
+
+
+@pytest.fixture
+def stack(world: World, monkeypatch, tmp_path) -> World:
+    """The world's stack as the `marketing` command's target (tests/integration/cli.py runs it); the
+    working directory (and its .marketing/) is tmp_path."""
+    import marketing_tools.cli.target
+    from marketing_tools.cli.target import Target
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path / ".marketing"))
+    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
+    return world

@@ -11,31 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
 
 import marketing_tools.cli.target
 import marketing_tools.cli.data
-from marketing_tools.cli.main import app
 from marketing_tools.cli.target import Target
 from marketing_tools.emulator.status import StatusRecorder
+from tests.integration.cli import run
 from tests.integration.world import World, a_campaign, a_profile, an_event
-
-
-@pytest.fixture
-def stack(world: World, monkeypatch, tmp_path) -> World:
-    """The world's stack as the commands' target; the working directory (and its .marketing/) is tmp_path."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path / ".marketing"))
-    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
-    return world
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr or ""
 
 
 def one_line(text: str) -> str:

@@ -6,31 +6,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-import marketing_tools.cli.target
-from marketing_tools.cli.main import app
-from marketing_tools.cli.target import Target
+from tests.integration.cli import run
 from tests.integration.test_responses import inbound_sms
 from tests.integration.world import World, a_campaign, a_profile, an_event
 
 CUSTOMER = "8613800000001"
-
-
-@pytest.fixture
-def stack(world: World, monkeypatch, tmp_path) -> World:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path / ".marketing"))
-    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
-    return world
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr or ""
 
 
 def import_lines(tmp_path: Path, *rows: dict) -> tuple[int, str, str]:

@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.integration.cli import run
 from tests.integration.faults import Crash, Faults
 from tests.integration.test_delivery_channels import until_delivered
 from tests.integration.world import a_campaign, a_profile, an_event
@@ -183,14 +184,8 @@ def test_eight_throttled_profile_reads_in_a_row_lose_no_event(world, faults):
     assert world.messages_on("ENRICH_FAILURES_URL") == 0
 
 
-def test_persistently_throttled_reads_leave_pointers_that_replay_decides_once(world, faults, monkeypatch, tmp_path):
-    from typer.testing import CliRunner
-
-    import marketing_tools.cli.target
-    from marketing_tools.cli.main import app
-    from marketing_tools.cli.target import Target
-
-    monkeypatch.setattr(marketing_tools.cli.target, "resolve_target", lambda name: Target(world.env, None, "local"))
+def test_persistently_throttled_reads_leave_pointers_that_replay_decides_once(stack, faults):
+    world = stack
     faults.inject("dynamodb.BatchGetItem", "throttle", times=None, match=_profile_reads(world))
     customers = _customers(2)
     world.add_campaigns(a_campaign())
@@ -203,8 +198,7 @@ def test_persistently_throttled_reads_leave_pointers_that_replay_decides_once(wo
     pointers = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
                 ["Messages"]]
     faults.faults.clear()   # the throttling is over
-    replay = lambda: CliRunner().invoke(app, ["events", "replay", "--from", "enrich-failures"],  # noqa: E731
-                                        env={"COLUMNS": "200"})
+    replay = lambda: run("events", "replay", "--from", "enrich-failures")  # noqa: E731
 
     first = replay()
     until_delivered(world)
@@ -213,7 +207,7 @@ def test_persistently_throttled_reads_leave_pointers_that_replay_decides_once(wo
     again = replay()
     until_delivered(world)
 
-    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
-    assert "2 record(s) back on the stream" in first.output and "2 record(s) back on the stream" in again.output
+    assert first[0] == 0 and again[0] == 0, first + again
+    assert "2 record(s) back on the stream" in first[1] and "2 record(s) back on the stream" in again[1]
     assert sorted(number for number, _ in world.sms()) == [f"+{c}" for c in customers]   # once each
     assert world.messages_on("ENRICH_FAILURES_URL") == 0
