@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tests.integration.cli import run
-from tests.integration.test_responses import inbound_sms
+from tests.integration.test_responses import assert_the_next_sms_campaign_is_suppressed, inbound_sms
 from tests.integration.world import World, a_campaign, a_profile, an_event
 
 CUSTOMER = "8613800000001"
@@ -46,12 +46,7 @@ def test_a_td_reply_is_not_reverted_by_a_bulk_import_and_the_next_sms_is_suppres
     assert profile.tags["plan"] == "5G-199" and profile.tags["value_tier"] == "gold"  # merged, not replaced
     assert "opted_out#sms" in item(world)   # the item's other attributes stay
 
-    nxt = an_event(customer=CUSTOMER, area="PVG_T2")
-    world.publish(nxt)
-    world.run()
-    record = world.decision(nxt, "next-campaign")
-    assert (record["outcome"], record["reason"]) == ("suppressed", "opt_out")
-    assert len(world.sms()) == 1
+    assert_the_next_sms_campaign_is_suppressed(world)
 
 
 def test_an_import_merges_into_what_events_wrote_and_reads_old_shape_profiles(stack, tmp_path):

@@ -40,6 +40,17 @@ def inbound_sms(world, body, message_id="in-1", sender=f"+{CUSTOMER}"):
         "messageBody": body, "inboundMessageId": message_id, "previousPublishedMessageId": "out-1"}))
 
 
+def assert_the_next_sms_campaign_is_suppressed(world, customer: str = CUSTOMER) -> None:
+    """The customer opted out of SMS: the next campaign's event is `suppressed/opt_out`, and the one
+    SMS the customer received stays the only one."""
+    nxt = an_event(customer=customer, area="PVG_T2")
+    world.publish(nxt)
+    world.run()
+    record = world.decision(nxt, "next-campaign")
+    assert (record["outcome"], record["reason"]) == ("suppressed", "opt_out")
+    assert len(world.sms()) == 1
+
+
 @pytest.fixture
 def sent(world):
     """The customer was sent the roaming offer by SMS (reply code Y7); another campaign is live too."""
@@ -112,12 +123,7 @@ def test_td_opts_out_at_once_and_the_next_sms_is_suppressed_opt_out(world, sent)
                                              Key={"customer_id": {"S": CUSTOMER}})["Item"]
     assert "opted_out#sms" in item
 
-    nxt = an_event(customer=CUSTOMER, area="PVG_T2")
-    world.publish(nxt)
-    world.run()
-    record = world.decision(nxt, "next-campaign")
-    assert (record["outcome"], record["reason"]) == ("suppressed", "opt_out")
-    assert len(world.sms()) == 1
+    assert_the_next_sms_campaign_is_suppressed(world)
 
 
 @pytest.mark.parametrize("word", ["STOP", "退订", " Td\n"])
