@@ -1,6 +1,7 @@
 """The event path under injected faults (tests/integration/faults.py): nothing lost, nothing sent twice."""
 from __future__ import annotations
 
+import json
 import os
 
 import boto3
@@ -211,3 +212,29 @@ def test_persistently_throttled_reads_leave_pointers_that_replay_decides_once(st
     assert "2 record(s) back on the stream" in first[1] and "2 record(s) back on the stream" in again[1]
     assert sorted(number for number, _ in world.sms()) == [f"+{c}" for c in customers]   # once each
     assert world.messages_on("ENRICH_FAILURES_URL") == 0
+
+
+# ------------------------------------------------------------------ no contact details on the delivery queue
+
+
+def test_delivery_messages_and_their_dlq_carry_no_contact_details(world, faults):
+    sent_bodies: list[str] = []
+
+    def capture(params, **_):
+        if params.get("QueueUrl") == world.env["DELIVERY_QUEUE_URL"]:
+            sent_bodies.extend(e["MessageBody"] for e in params.get("Entries", []))
+    boto3._get_default_session().events.register("before-parameter-build.sqs.SendMessageBatch", capture)
+    faults.inject("sns.Publish", "crash", times=None)   # deliver dies at every send: the message ends in the DLQ
+    world.add_campaigns(a_campaign(text="{name}：漫游包"))
+    world.add_profiles(a_profile(LI_LEI, name="李雷", email="li.lei@example.com"))
+
+    world.publish(an_event(customer=LI_LEI))
+    until_delivered(world)
+    dlq = [m["Body"] for m in world.client("sqs").receive_message(
+        QueueUrl=world.env["DELIVERY_DLQ_URL"], MaxNumberOfMessages=10).get("Messages", [])]
+
+    assert sent_bodies and dlq, (sent_bodies, dlq)
+    for body in sent_bodies + dlq:
+        assert "contact" not in json.loads(body)
+        for personal in ("+8613800000001", "李雷", "li.lei@example.com"):
+            assert personal not in body

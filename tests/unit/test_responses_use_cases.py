@@ -77,9 +77,8 @@ def test_the_desk_presents_the_best_offer_once_and_takes_one_answer():
     low, high = a_campaign(id="low", priority=10), a_campaign(id="high", priority=90)
     for event_id, campaign in (("e-low", low), ("e-high", high)):
         offer = OfferMessage(customer_id="c1", event_id=event_id, decision_id=f"{event_id}:x", campaign_id=campaign.id,
-                             channel=Channel.STORE, decided_at=NOW, valid_until=NOW + timedelta(minutes=10),
-                             contact=Contact(name="李雷"))
-        present(board, Ledger(), offer, campaign, Channel.STORE, NOW)
+                             channel=Channel.STORE, decided_at=NOW, valid_until=NOW + timedelta(minutes=10))
+        present(board, Ledger(), offer, campaign, Channel.STORE, NOW, Contact(name="李雷"))
     desk = InboundOffers(board, responses, stream, lambda: NOW)
     assert desk.current("c1", "store")["campaign_id"] == "high"
     assert desk.current("c1", "store")["status"] == "presented"

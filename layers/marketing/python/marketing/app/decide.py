@@ -32,7 +32,7 @@ from marketing.domain.decisions import (
     record_rows,
     screen,
 )
-from marketing.domain.handoff import Contact, EnrichedEvent, OfferMessage
+from marketing.domain.handoff import EnrichedEvent, OfferMessage
 from marketing.domain.matching import CampaignIndex
 from marketing.app.enrich import dead_letter
 from marketing.domain.models import INBOUND, Channel, CustomerEvent, DeadLetterReason, Outcome, Profile
@@ -232,5 +232,4 @@ class DecideBatch:
             decided_at=self._now,
             not_before=commitment.not_before,  # quiet hours: deliver holds it until then
             valid_until=(session_until or self._now + DEFAULT_VALIDITY) if inbound else None,
-            contact=Contact.of(profile),
-        )
+        )   # no contact details on the queue: deliver reads the profile

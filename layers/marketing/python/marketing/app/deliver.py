@@ -24,7 +24,7 @@ from marketing.app.pacing import Paced, Pacing, Unpaced
 from marketing.domain import messages, unsubscribe
 from marketing.domain.campaigns import Campaign, EmailTemplate, PushTemplate, SmsTemplate
 from marketing.domain.contact_policy import ContactPolicy, quiet_until, release_refusal
-from marketing.domain.handoff import OfferMessage
+from marketing.domain.handoff import Contact, OfferMessage
 from marketing.domain.messages import Push
 from marketing.domain.models import INBOUND, Channel, Outcome, Profile, Reason
 from marketing.domain.templates import MissingField
@@ -96,11 +96,11 @@ class Deliver:
         }
 
     def batch(self, offers: Sequence[OfferMessage]) -> DeliverBatch:
-        return DeliverBatch(self, self._policy(), self._released_profiles(offers))
+        return DeliverBatch(self, self._policy(), self._profiles_of(offers))
 
     # ---------------------------------------------------------------- holding and re-checking
 
-    def _wait(self, offer: OfferMessage, policy: ContactPolicy) -> tuple[float, OfferMessage]:
+    def _wait(self, offer: OfferMessage, policy: ContactPolicy, profile: Profile | None) -> tuple[float, OfferMessage]:
         """How long the offer must still be held, and the offer to hold (its `not_before` moved if
         the policy in force now still calls it quiet)."""
         if offer.not_before is None:
@@ -108,27 +108,34 @@ class Deliver:
         now = self._clock()
         wait = (offer.not_before - now).total_seconds()
         if wait <= 0:  # released: the policy in force now may still call it quiet (hours changed meanwhile)
-            until = quiet_until(policy, now, offer.contact.timezone or "UTC")
+            timezone = profile.timezone if profile is not None else offer.contact.timezone if offer.contact else None
+            until = quiet_until(policy, now, timezone or "UTC")
             if until is not None:
                 offer = offer.model_copy(update={"not_before": until})
                 wait = (until - now).total_seconds()
         return wait, offer
 
-    def _released_profiles(self, offers: Sequence[OfferMessage]) -> dict[str, Profile]:
-        """Fresh profiles of the held contacts this batch releases (one batched read)."""
-        ids = {o.customer_id for o in offers if o.not_before is not None}
+    def _profiles_of(self, offers: Sequence[OfferMessage]) -> dict[str, Profile]:
+        """The profiles of the batch's customers (one batched read): where to send and how to address
+        them, and whether a held contact may still go (the customer may have opted out since)."""
+        ids = {o.customer_id for o in offers}
         return self._profiles.get_profiles(ids) if ids else {}
 
     # ---------------------------------------------------------------- sending
 
-    def _deliver(self, offer: OfferMessage, policy: ContactPolicy, released: dict[str, Profile]) -> dict[str, Any]:
+    def _deliver(self, offer: OfferMessage, policy: ContactPolicy, profiles: dict[str, Profile]) -> dict[str, Any]:
         campaign = self._campaigns.campaign(offer.campaign_id)
         channel = offer.channel
+        profile = profiles.get(offer.customer_id)
         if channel in INBOUND and campaign is not None:
-            return present(self._offer_board, self._ledger, offer, campaign, channel, self._clock())
-        contact = offer.contact
+            contact = Contact.of(profile) if profile is not None else offer.contact or Contact()
+            return present(self._offer_board, self._ledger, offer, campaign, channel, self._clock(), contact)
+        if profile is None and offer.contact is None:
+            return {"status": Outcome.SUPPRESSED.value, "reason": Reason.NO_CHANNEL.value,
+                    "detail": "the customer's profile no longer exists"}
+        contact = Contact.of(profile) if profile is not None else offer.contact
+        assert contact is not None
         if offer.not_before is not None:  # held: the customer may have opted out since
-            profile = released.get(offer.customer_id)
             now = self._clock()
             complaint = (self._ledger.complaint_until(offer.customer_id)
                          if profile is not None and policy.complaint_suppression_days else None)
@@ -136,7 +143,6 @@ class Deliver:
             if refusal is not None:
                 outcome, reason, detail = refusal
                 return {"status": outcome.value, "reason": reason.value, "detail": detail}
-            contact = contact.updated_from(profile)
         spec = campaign.channel_spec(channel) if campaign else None
         send = self._senders.get(channel)
         if spec is None or send is None:
@@ -202,21 +208,21 @@ class DeliverBatch:
     """One batch: the policy read once, the released customers' profiles read once; delivery's own
     verdicts (failures, suppressions, deferred contacts now sent) written after the loop."""
 
-    def __init__(self, deliver: Deliver, policy: ContactPolicy, released: dict[str, Profile]):
-        self._use, self._policy, self._released = deliver, policy, released
+    def __init__(self, deliver: Deliver, policy: ContactPolicy, profiles: dict[str, Profile]):
+        self._use, self._policy, self._profiles = deliver, policy, profiles
         self.outcome = BatchOutcome()
         self._rows: list[dict[str, Any]] = []
 
     def handle(self, offer: OfferMessage) -> None:
         use, outcome = self._use, self.outcome
-        wait, offer = use._wait(offer, self._policy)
+        wait, offer = use._wait(offer, self._policy, self._profiles.get(offer.customer_id))
         if wait > 0:  # deferred past quiet hours: back on the queue until then (SQS delays by ≤ 15 min)
             if use._later.send([offer.wire()], delay_seconds=min(int(wait) + 1, MAX_DELAY_S)):
                 raise RuntimeError(f"could not hold offer {offer.event_id} for later")
             outcome.count("delivery.held")
             return
         try:
-            result = use._once(offer.wire(), lambda _: use._deliver(offer, self._policy, self._released))
+            result = use._once(offer.wire(), lambda _: use._deliver(offer, self._policy, self._profiles))
         except Paced as paced:  # the provider's rate is used up for now: wait on the queue
             if use._later.send([offer.wire()], delay_seconds=min(paced.delay_s, MAX_DELAY_S)):
                 raise RuntimeError(f"could not re-queue offer {offer.event_id}") from paced

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 from marketing.domain.campaigns import Campaign, PushTemplate, SmsTemplate
 from marketing.domain.decisions import Candidate
-from marketing.domain.handoff import OfferMessage
+from marketing.domain.handoff import Contact, OfferMessage
 from marketing.domain.models import INBOUND, Channel, CustomerEvent
 from marketing.domain.responses import Group, ResponseKind, ResponseRecord
 from marketing.domain.templates import MissingField, render
@@ -94,9 +94,9 @@ def offer_text(campaign: Campaign, values: dict[str, Any]) -> str:
 
 
 def present(board: OfferBoard, ledger: ContactLedger, offer: OfferMessage, campaign: Campaign,
-            channel: Channel, now: datetime) -> dict[str, Any]:
+            channel: Channel, now: datetime, contact: Contact) -> dict[str, Any]:
     """Deliver's inbound branch: the offer waits in the offers table for its touchpoint."""
-    values = {**offer.contact.model_dump(), "offer_code": campaign.offer.code,
+    values = {**contact.model_dump(), "offer_code": campaign.offer.code,
               "offer_value": f"{campaign.offer.value:g}", "reply_code": campaign.offer.reply_code}
     valid_until = offer.valid_until or now + DEFAULT_VALIDITY
     board.put_offer({

@@ -74,7 +74,11 @@ class Contact(BaseModel):
 
 class OfferMessage(BaseModel):
     """decide → deliver: one decided contact. `not_before`: held past quiet hours until then;
-    `valid_until`: how long an inbound touchpoint shows it (only for inbound channels)."""
+    `valid_until`: how long an inbound touchpoint shows it (only for inbound channels).
+
+    No contact details: deliver reads the customer's profile when it sends (one batched read), so
+    the delivery queue and its DLQ hold ids and times, never a number, an address or a name.
+    `contact` is read only from messages written before that (none is written now)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -86,11 +90,12 @@ class OfferMessage(BaseModel):
     decided_at: Timestamp
     not_before: Timestamp | None = None
     valid_until: Timestamp | None = None
-    contact: Contact = Field(default_factory=Contact)
+    contact: Contact | None = None
 
     def wire(self) -> dict[str, Any]:
         """The queue message (`valid_until` only where it means something, as decide always wrote it)."""
-        return self.model_dump(mode="json", exclude={"valid_until"} if self.valid_until is None else None)
+        drop = ({"valid_until"} if self.valid_until is None else set()) | ({"contact"} if self.contact is None else set())
+        return self.model_dump(mode="json", exclude=drop or None)
 
     @classmethod
     def decode(cls, body: str | bytes) -> OfferMessage:
