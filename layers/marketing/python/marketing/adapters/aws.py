@@ -569,21 +569,23 @@ class SqsOutbox:
     def __init__(self, client: Any, queue_url: str, overflow: S3Overflow | None = None):
         self._client, self._url, self._overflow = client, queue_url, overflow
 
-    def _body(self, message: dict[str, Any]) -> str:
+    def _body(self, message: dict[str, Any]) -> tuple[str, int]:
+        """The message's body and its size in bytes (a pointer to its S3 copy when too big)."""
         body = json.dumps(message, ensure_ascii=False, default=str)
-        if len(body.encode("utf-8", "surrogatepass")) <= self.MAX_BODY or self._overflow is None:
-            return body
+        size = len(body.encode("utf-8", "surrogatepass"))
+        if size <= self.MAX_BODY or self._overflow is None:
+            return body, size
         pointer = {k: v for k, v in message.items() if k != "data"}
-        pointer.update(data=None, data_s3=self._overflow.keep(body), size_bytes=len(body.encode("utf-8", "surrogatepass")))
-        return json.dumps(pointer, ensure_ascii=False, default=str)
+        pointer.update(data=None, data_s3=self._overflow.keep(body), size_bytes=size)
+        body = json.dumps(pointer, ensure_ascii=False, default=str)
+        return body, len(body.encode("utf-8", "surrogatepass"))
 
     def send(self, messages: Sequence[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
         failed: list[int] = []
         batches: list[list[tuple[int, str]]] = [[]]
         size = 0
         for index, message in enumerate(messages):
-            body = self._body(message)
-            n = len(body.encode("utf-8", "surrogatepass"))
+            body, n = self._body(message)
             if batches[-1] and (len(batches[-1]) == 10 or size + n > self.MAX_BODY):
                 batches.append([])
                 size = 0

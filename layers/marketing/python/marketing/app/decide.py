@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 from marketing.app.attribution import Attribution
 from marketing.app.batch import BatchOutcome
 from marketing.app.campaign_cache import CampaignCache
+from marketing.app.enrich import dead_letter
 from marketing.app.inbound import DEFAULT_VALIDITY, InboundRouting, SessionBatch
 from marketing.domain.channels import channel_preference
 from marketing.domain.contact_policy import ContactPolicy, cap_checks
@@ -34,7 +35,6 @@ from marketing.domain.decisions import (
 )
 from marketing.domain.handoff import EnrichedEvent, OfferMessage
 from marketing.domain.matching import CampaignIndex
-from marketing.app.enrich import dead_letter
 from marketing.domain.models import INBOUND, Channel, CustomerEvent, DeadLetterReason, Outcome, Profile
 from marketing.ports import (
     MAX_DELAY_S,

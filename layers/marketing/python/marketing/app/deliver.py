@@ -108,8 +108,8 @@ class Deliver:
         now = self._clock()
         wait = (offer.not_before - now).total_seconds()
         if wait <= 0:  # released: the policy in force now may still call it quiet (hours changed meanwhile)
-            timezone = profile.timezone if profile is not None else offer.contact.timezone if offer.contact else None
-            until = quiet_until(policy, now, timezone or "UTC")
+            contact = _contact(offer, profile)
+            until = quiet_until(policy, now, (contact.timezone if contact else None) or "UTC")
             if until is not None:
                 offer = offer.model_copy(update={"not_before": until})
                 wait = (until - now).total_seconds()
@@ -127,14 +127,13 @@ class Deliver:
         campaign = self._campaigns.campaign(offer.campaign_id)
         channel = offer.channel
         profile = profiles.get(offer.customer_id)
+        contact = _contact(offer, profile)
         if channel in INBOUND and campaign is not None:
-            contact = Contact.of(profile) if profile is not None else offer.contact or Contact()
-            return present(self._offer_board, self._ledger, offer, campaign, channel, self._clock(), contact)
-        if profile is None and offer.contact is None:
+            return present(self._offer_board, self._ledger, offer, campaign, channel, self._clock(),
+                           contact or Contact())
+        if contact is None:
             return {"status": Outcome.SUPPRESSED.value, "reason": Reason.NO_CHANNEL.value,
                     "detail": "the customer's profile no longer exists"}
-        contact = Contact.of(profile) if profile is not None else offer.contact
-        assert contact is not None
         if offer.not_before is not None:  # held: the customer may have opted out since
             now = self._clock()
             complaint = (self._ledger.complaint_until(offer.customer_id)
@@ -202,6 +201,12 @@ class Deliver:
         push = messages.push(template, values, {"campaign_id": campaign.id, "offer_code": campaign.offer.code,
                                                 "decision_id": offer.decision_id})
         return self._provider(Channel.APP_PUSH, lambda: self._push.send_push(target, push))
+
+
+def _contact(offer: OfferMessage, profile: Profile | None) -> Contact | None:
+    """Where and how to reach the customer: from the profile read for the batch; from the offer only
+    if it was written before offers stopped carrying contact details; None if neither has it."""
+    return Contact.of(profile) if profile is not None else offer.contact
 
 
 class DeliverBatch:

@@ -177,8 +177,9 @@ def arbitrate(
 
 
 class Commitment(BaseModel):
-    """What arbitration committed to for one event. Stored (as JSON) by the idempotency layer, so a
-    re-delivered event replays it instead of reserving again; the stored shape is this model's JSON."""
+    """What arbitration committed to for one event. Stored (as JSON) in the event's mark, written with
+    its reservation, so a re-delivered event replays it instead of reserving again; the stored shape
+    is this model's JSON."""
 
     model_config = ConfigDict(frozen=True)
 

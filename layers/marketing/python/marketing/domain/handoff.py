@@ -67,10 +67,6 @@ class Contact(BaseModel):
     def of(cls, profile: Profile) -> Contact:
         return cls.model_validate(profile.model_dump(include=CONTACT_FIELDS))
 
-    def updated_from(self, profile: Profile) -> Contact:
-        """The profile's current values where it has them (a held contact, released later)."""
-        return self.model_copy(update=profile.model_dump(include=CONTACT_FIELDS, exclude_none=True))
-
 
 class OfferMessage(BaseModel):
     """decide → deliver: one decided contact. `not_before`: held past quiet hours until then;
